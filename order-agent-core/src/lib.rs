@@ -1,0 +1,9 @@
+#![doc = include_str!("../README.md")]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod domain;
+pub mod money;
+pub mod policy;
+
+pub use money::{Currency, Money, MoneyError};
+pub use policy::{decide, Decision, Facts, Outcome, Policy, Request};

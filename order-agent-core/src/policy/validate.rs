@@ -1,0 +1,1 @@
+//! Checks a policy before use.

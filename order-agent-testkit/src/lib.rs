@@ -1,0 +1,2 @@
+//! Test support for order-agent: builders for realistic orders, proptest strategies, and (with the
+//! agent) in-memory fakes and the conformance suite every adapter must pass.

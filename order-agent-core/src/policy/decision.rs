@@ -1,5 +1,6 @@
 //! What the policy engine is asked, what it is told, and what it answers.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -80,8 +81,8 @@ pub enum ReasonCode {
     LegalFloor,
     /// The item was sold as final sale.
     FinalSale,
-    /// Final-sale item reported faulty: a warranty case for a human.
-    FinalSaleDefectClaim,
+    /// A non-returnable or out-of-window item reported faulty: a warranty case for a human.
+    WarrantyClaim,
     /// Hygiene item.
     Hygiene,
     /// Otherwise non-returnable (personalised, perishable, digital).
@@ -161,6 +162,8 @@ pub enum ReasonCode {
     ModificationLimitReached,
     /// The new address is in another country.
     CountryChange,
+    /// The swapped variant has another price.
+    PriceDifference,
     // engine
     /// The engine could not evaluate a rule; failing closed.
     RuleError,
@@ -172,13 +175,14 @@ pub enum ReasonCode {
 pub struct Reason {
     /// The code.
     pub code: ReasonCode,
-    /// The rule (policy section or rule id) that produced it.
-    pub rule: String,
+    /// The rule (a rule id from the policy, or the policy section, e.g. `limits.max_auto_refund`)
+    /// that produced it.
+    pub rule: Cow<'static, str>,
     /// The line it concerns, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_id: Option<LineId>,
     /// Plain words for staff and logs (English); customer replies are templated from `code`.
-    pub detail: String,
+    pub detail: Cow<'static, str>,
 }
 
 /// The verdict on one requested line.

@@ -85,10 +85,10 @@ pub struct ReturnsPolicy {
     /// Lines flagged final sale are not returnable (except where a legal floor applies).
     #[serde(default = "default_true")]
     pub final_sale_not_returnable: bool,
-    /// A final-sale item reported damaged, defective or wrong goes to a human (warranty claim)
-    /// instead of being denied.
+    /// A non-returnable or out-of-window item reported damaged, defective, wrong or not as
+    /// described goes to a human (a warranty claim) instead of being denied.
     #[serde(default = "default_true")]
-    pub final_sale_defects_to_human: bool,
+    pub defects_to_human: bool,
     /// Rules, first match wins.
     #[serde(default)]
     pub rules: Vec<ReturnRule>,

@@ -1,0 +1,516 @@
+//! The money side: what each unit of each line was paid, fees, tenders, limits and fraud signals.
+
+use std::cmp::Ordering;
+
+use rust_decimal::Decimal;
+
+use super::{Eval, EvalResult, Outcome, ReasonCode};
+use crate::domain::{Order, OrderLine, ResolutionKind, ReturnReason, Tender};
+use crate::money::{Currency, Money, MoneyError};
+use crate::policy::decision::{RefundBreakdown, RefundLine, TenderRefund};
+
+/// What the customer paid for a whole order line, with the order-level amounts allocated to it.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct PaidLine {
+    /// Gross minus line discount minus the allocated order discount (tax as per the tax mode).
+    pub paid: Money,
+    /// Allocated tax (added on top when tax is excluded, the included share otherwise).
+    pub tax: Money,
+    /// Allocated outbound shipping.
+    pub shipping: Money,
+}
+
+/// Allocates the order discount, tax and shipping to the lines by largest remainder, so that each
+/// sums exactly to the order's figure.
+pub(super) fn paid_lines(order: &Order) -> Result<Vec<PaidLine>, MoneyError> {
+    let currency = order.currency;
+    let after: Vec<Money> = order
+        .lines
+        .iter()
+        .map(OrderLine::after_line_discount)
+        .collect::<Result<_, _>>()?;
+    let merchandise = Money::sum(currency, after.iter().copied())?;
+    let weights: Vec<Decimal> = after.iter().map(Money::amount).collect();
+    let discount = match order.order_discount {
+        Some(d) => d.clamp_non_negative().try_min(merchandise)?,
+        None => Money::zero(currency),
+    };
+    let discounts = allocate_or_zero(discount, &weights)?;
+    let paid: Vec<Money> = after
+        .iter()
+        .zip(&discounts)
+        .map(|(a, d)| a.checked_sub(*d))
+        .collect::<Result<_, _>>()?;
+    let tax_weights: Vec<Decimal> = paid
+        .iter()
+        .zip(&order.lines)
+        .map(|(p, l)| p.amount() * l.tax_rate)
+        .collect();
+    let taxes = allocate_or_zero(order.tax_total.clamp_non_negative(), &tax_weights)?;
+    let paid_weights: Vec<Decimal> = paid.iter().map(Money::amount).collect();
+    let shipping = allocate_or_zero(order.shipping.clamp_non_negative(), &paid_weights)?;
+    Ok(paid
+        .into_iter()
+        .zip(taxes)
+        .zip(shipping)
+        .map(|((paid, tax), shipping)| PaidLine {
+            paid,
+            tax,
+            shipping,
+        })
+        .collect())
+}
+
+fn allocate_or_zero(amount: Money, weights: &[Decimal]) -> Result<Vec<Money>, MoneyError> {
+    if weights.is_empty() {
+        return Ok(Vec::new());
+    }
+    if amount.is_zero() {
+        return Ok(vec![Money::zero(amount.currency()); weights.len()]);
+    }
+    amount.allocate(weights)
+}
+
+/// The share of `whole` (the amount for all `total_units` of a line) that belongs to units
+/// `already .. already + units`, when the amount is spread over the units by largest remainder.
+/// Returning a line unit by unit therefore refunds exactly the line amount, never a cent more.
+pub(super) fn units_share(
+    whole: Money,
+    total_units: u32,
+    already: u32,
+    units: u32,
+) -> Result<Money, MoneyError> {
+    if total_units == 0 || units == 0 {
+        return Ok(Money::zero(whole.currency()));
+    }
+    let minor = whole.to_minor()?;
+    let n = i64::from(total_units);
+    let base = minor.div_euclid(n);
+    let rem = minor.rem_euclid(n);
+    let cumulative = |k: u32| -> i64 {
+        let k = i64::from(k.min(total_units));
+        k * base + k.min(rem)
+    };
+    let end = already.saturating_add(units);
+    Ok(Money::from_minor(
+        cumulative(end) - cumulative(already),
+        whole.currency(),
+    ))
+}
+
+/// Money of the returned units of one line before fees.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct UnitsValue {
+    pub item: Money,
+    pub discount: Money,
+    pub tax: Money,
+    /// What the customer paid for the merchandise: paid share plus tax when tax is excluded.
+    pub merchandise: Money,
+    pub shipping: Money,
+}
+
+pub(super) fn units_value(
+    order: &Order,
+    line: &OrderLine,
+    paid: &PaidLine,
+    already: u32,
+    units: u32,
+    refund_shipping: bool,
+) -> Result<UnitsValue, MoneyError> {
+    let item = line.unit_price.times(units)?;
+    let paid_share = units_share(paid.paid, line.quantity, already, units)?;
+    let tax = units_share(paid.tax, line.quantity, already, units)?;
+    let discount = item.checked_sub(paid_share)?;
+    let merchandise = match order.tax_mode {
+        crate::domain::TaxMode::Included => paid_share,
+        crate::domain::TaxMode::Excluded => paid_share.checked_add(tax)?,
+    };
+    let shipping = if refund_shipping {
+        units_share(paid.shipping, line.quantity, already, units)?
+    } else {
+        Money::zero(order.currency)
+    };
+    Ok(UnitsValue {
+        item,
+        discount,
+        tax,
+        merchandise,
+        shipping,
+    })
+}
+
+impl Eval<'_> {
+    fn limit_money(&self, amount: Decimal) -> Result<Money, MoneyError> {
+        Money::new(amount, self.policy.currency)
+    }
+
+    fn currency(&self) -> Currency {
+        self.policy.currency
+    }
+
+    /// Whether the customer's loyalty tier returns for free.
+    pub(super) fn free_return_tier(&self) -> bool {
+        self.facts
+            .customer
+            .loyalty_tier
+            .as_deref()
+            .is_some_and(|tier| {
+                self.policy
+                    .fees
+                    .free_returns_for_tiers
+                    .iter()
+                    .any(|t| t.eq_ignore_ascii_case(tier))
+            })
+    }
+
+    /// Return shipping fee for a return with these reasons; records why.
+    pub(super) fn return_shipping_fee(
+        &mut self,
+        reasons: &[ReturnReason],
+        resolution: ResolutionKind,
+        available: Money,
+    ) -> EvalResult<Money> {
+        let zero = Money::zero(self.currency());
+        let Some(fee) = self.policy.fees.return_shipping else {
+            return Ok(zero);
+        };
+        if resolution != ResolutionKind::Refund && !self.policy.fees.fees_on_exchange_and_credit {
+            return Ok(zero);
+        }
+        let fee = self.limit_money(fee)?;
+        if fee.is_zero() {
+            return Ok(zero);
+        }
+        if self.free_return_tier() {
+            self.reason(
+                ReasonCode::ReturnShippingWaived,
+                "fees.free_returns_for_tiers",
+                None,
+                "free returns for the customer's loyalty tier",
+            );
+            return Ok(zero);
+        }
+        if let Some(r) = reasons
+            .iter()
+            .find(|r| self.policy.fees.return_shipping_waived_for.contains(r))
+        {
+            self.reason(
+                ReasonCode::ReturnShippingWaived,
+                "fees.return_shipping_waived_for",
+                None,
+                format!("return shipping waived for reason `{}`", reason_name(*r)),
+            );
+            return Ok(zero);
+        }
+        let fee = fee.try_min(available.clamp_non_negative())?;
+        self.reason(
+            ReasonCode::ReturnShippingFee,
+            "fees.return_shipping",
+            None,
+            format!("return shipping {fee} deducted"),
+        );
+        Ok(fee)
+    }
+
+    /// Splits `total` over the order's payments in proportion to what each can still refund, so
+    /// no tender ever receives more than it captured minus what it already refunded. Returns the
+    /// tender refunds and the part of `total` that could not be placed (capped).
+    pub(super) fn tender_split(&self, total: Money) -> EvalResult<(Vec<TenderRefund>, Money)> {
+        let payments = &self.facts.order.payments;
+        let refundable: Vec<Money> = payments
+            .iter()
+            .map(|p| {
+                if p.captured.currency() != self.currency() {
+                    return Err(MoneyError::CurrencyMismatch {
+                        op: "tender",
+                        left: p.captured.currency(),
+                        right: self.currency(),
+                    });
+                }
+                p.refundable()
+            })
+            .collect::<Result<_, _>>()?;
+        let available = Money::sum(self.currency(), refundable.iter().copied())?;
+        let placed = total.clamp_non_negative().try_min(available)?;
+        let capped = total.checked_sub(placed)?.clamp_non_negative();
+        if placed.is_zero() {
+            return Ok((Vec::new(), capped));
+        }
+        let weights: Vec<Decimal> = refundable.iter().map(Money::amount).collect();
+        let parts = placed.allocate(&weights)?;
+        let tenders = payments
+            .iter()
+            .zip(parts)
+            .filter(|(_, amount)| amount.is_positive())
+            .map(|(p, amount)| TenderRefund {
+                payment_id: Some(p.id.clone()),
+                tender: p.tender,
+                amount,
+            })
+            .collect();
+        Ok((tenders, capped))
+    }
+
+    /// Builds the breakdown's tenders for `resolution`, capping a refund at what remains
+    /// refundable. Records capping as a partial refund.
+    pub(super) fn settle(
+        &mut self,
+        resolution: ResolutionKind,
+        lines: Vec<RefundLine>,
+        return_shipping_fee: Money,
+        store_credit_bonus: Money,
+        exchange_difference: Option<Money>,
+        total: Money,
+    ) -> EvalResult<RefundBreakdown> {
+        let (tenders, total) = match resolution {
+            ResolutionKind::StoreCredit => {
+                // Credit is new merchant money, but its base must still be money that was paid.
+                let base = total.checked_sub(store_credit_bonus)?;
+                let (_, capped) = self.tender_split(base)?;
+                let total = total.checked_sub(capped)?;
+                if capped.is_positive() {
+                    self.capped(capped);
+                }
+                let tenders = if total.is_positive() {
+                    vec![TenderRefund {
+                        payment_id: None,
+                        tender: Tender::StoreCredit,
+                        amount: total,
+                    }]
+                } else {
+                    Vec::new()
+                };
+                (tenders, total)
+            }
+            ResolutionKind::Refund | ResolutionKind::Exchange => {
+                let (tenders, capped) = self.tender_split(total)?;
+                if capped.is_positive() {
+                    self.capped(capped);
+                }
+                (tenders, total.checked_sub(capped)?)
+            }
+        };
+        Ok(RefundBreakdown {
+            resolution,
+            lines,
+            return_shipping_fee,
+            store_credit_bonus,
+            exchange_difference,
+            total,
+            tenders,
+        })
+    }
+
+    fn capped(&mut self, capped: Money) {
+        self.reason(
+            ReasonCode::CappedAtRefundable,
+            "payments",
+            None,
+            format!("{capped} exceeds what the payments can still refund and was not included"),
+        );
+        if self.policy.limits.partial_refunds_need_human {
+            self.reason(
+                ReasonCode::PartialRefund,
+                "limits.partial_refunds_need_human",
+                None,
+                "less than the full value would be refunded",
+            );
+            self.force(Outcome::NeedsHuman);
+        }
+    }
+
+    /// Order-level signals that send any money-moving request to a human.
+    pub(super) fn fraud_checks(&mut self) -> EvalResult {
+        let order = &self.facts.order;
+        let customer = &self.facts.customer;
+        let fraud = &self.policy.fraud;
+        if order.risk.disputed && self.policy.limits.disputes_need_human {
+            self.reason(
+                ReasonCode::Disputed,
+                "limits.disputes_need_human",
+                None,
+                "a dispute or chargeback is open on this order",
+            );
+            self.force(Outcome::NeedsHuman);
+        }
+        if order.risk.fraud_flagged && fraud.flagged_orders_need_human {
+            self.reason(
+                ReasonCode::FraudFlagged,
+                "fraud.flagged_orders_need_human",
+                None,
+                "the order is flagged as a fraud risk",
+            );
+            self.force(Outcome::NeedsHuman);
+        }
+        let blocked_email = fraud.blocklisted_emails.iter().any(|b| {
+            b.trim().eq_ignore_ascii_case(order.email.trim())
+                || b.trim().eq_ignore_ascii_case(customer.email.trim())
+        });
+        let address = order.shipping_address.normalized_key();
+        let blocked_address = fraud
+            .blocklisted_addresses
+            .iter()
+            .any(|b| normalize_key(b) == address);
+        if blocked_email || blocked_address {
+            self.reason(
+                ReasonCode::Blocklisted,
+                "fraud.blocklisted",
+                None,
+                if blocked_email {
+                    "the email is blocklisted"
+                } else {
+                    "the shipping address is blocklisted"
+                },
+            );
+            self.force(Outcome::NeedsHuman);
+        }
+        let history = &customer.history;
+        if let Some(max_rate) = fraud.max_return_rate {
+            if history.orders >= fraud.min_orders_for_rate && history.orders > 0 {
+                let rate = Decimal::from(history.returns) / Decimal::from(history.orders);
+                if rate > max_rate {
+                    self.reason(
+                        ReasonCode::ReturnRateTooHigh,
+                        "fraud.max_return_rate",
+                        None,
+                        format!(
+                            "return rate {} of {} orders is above {max_rate}",
+                            rate.round_dp(2),
+                            history.orders
+                        ),
+                    );
+                    self.force(Outcome::NeedsHuman);
+                }
+            }
+        }
+        if let Some(limit) = &fraud.max_returns_in_period {
+            if history.returns_in_period >= limit.count {
+                self.reason(
+                    ReasonCode::TooManyReturns,
+                    "fraud.max_returns_in_period",
+                    None,
+                    format!(
+                        "{} returns in the last {} days; the limit is {}",
+                        history.returns_in_period, limit.period_days, limit.count
+                    ),
+                );
+                self.force(Outcome::NeedsHuman);
+            }
+        }
+        Ok(())
+    }
+
+    /// Auto-approval limits on the money a decision would move.
+    pub(super) fn limit_checks(&mut self, amount: Money) -> EvalResult {
+        let limits = &self.policy.limits;
+        if let Some(high) = limits.high_value_order {
+            let high = self.limit_money(high)?;
+            let order_total = Money::sum(
+                self.currency(),
+                self.facts.order.payments.iter().map(|p| p.captured),
+            )?;
+            if order_total.try_cmp(&high)? != Ordering::Less {
+                self.reason(
+                    ReasonCode::HighValueOrder,
+                    "limits.high_value_order",
+                    None,
+                    format!("order total {order_total} reaches the high-value threshold {high}"),
+                );
+                self.force(Outcome::NeedsHuman);
+            }
+        }
+        if let Some(max) = limits.max_auto_refund {
+            let max = self.limit_money(max)?;
+            if amount.try_cmp(&max)? == Ordering::Greater {
+                self.reason(
+                    ReasonCode::AboveRefundLimit,
+                    "limits.max_auto_refund",
+                    None,
+                    format!("{amount} is above the auto-refund limit {max}"),
+                );
+                self.force(Outcome::NeedsHuman);
+            }
+        }
+        if let Some(period) = &limits.max_refunded_per_customer {
+            let max = self.limit_money(period.amount)?;
+            match self.facts.customer.history.refunded_in_period {
+                Some(before) => {
+                    let after = before.checked_add(amount)?;
+                    if after.try_cmp(&max)? == Ordering::Greater {
+                        self.reason(
+                            ReasonCode::AboveCustomerPeriodLimit,
+                            "limits.max_refunded_per_customer",
+                            None,
+                            format!(
+                                "{after} refunded in {} days would exceed {max}",
+                                period.period_days
+                            ),
+                        );
+                        self.force(Outcome::NeedsHuman);
+                    }
+                }
+                None => {
+                    self.reason(
+                        ReasonCode::AboveCustomerPeriodLimit,
+                        "limits.max_refunded_per_customer",
+                        None,
+                        "the customer's refunds in the period are unknown",
+                    );
+                    self.force(Outcome::NeedsHuman);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn normalize_key(key: &str) -> String {
+    key.split('|')
+        .map(|part| {
+            part.split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+                .to_uppercase()
+        })
+        .collect::<Vec<_>>()
+        .join("|")
+}
+
+/// The snake_case name of a return reason, as in the policy file.
+pub(super) fn reason_name(reason: ReturnReason) -> &'static str {
+    match reason {
+        ReturnReason::Damaged => "damaged",
+        ReturnReason::Defective => "defective",
+        ReturnReason::WrongItem => "wrong_item",
+        ReturnReason::NotAsDescribed => "not_as_described",
+        ReturnReason::DoesNotFit => "does_not_fit",
+        ReturnReason::ChangedMind => "changed_mind",
+        ReturnReason::ArrivedLate => "arrived_late",
+        ReturnReason::FoundCheaper => "found_cheaper",
+        ReturnReason::Other => "other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unit_shares_add_up_to_the_whole() {
+        let whole = Money::from_minor(1001, Currency::CHF);
+        let parts: Vec<i64> = (0..3)
+            .map(|i| units_share(whole, 3, i, 1).unwrap().to_minor().unwrap())
+            .collect();
+        assert_eq!(parts, vec![334, 334, 333]);
+        assert_eq!(units_share(whole, 3, 0, 3).unwrap(), whole);
+        assert_eq!(
+            units_share(whole, 3, 1, 2).unwrap().to_minor().unwrap(),
+            667
+        );
+        // Asking beyond the line never yields more than the whole.
+        assert_eq!(
+            units_share(whole, 3, 2, 5).unwrap().to_minor().unwrap(),
+            333
+        );
+    }
+}

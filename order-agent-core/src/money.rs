@@ -180,7 +180,12 @@ impl Money {
                 minor_units,
             });
         }
-        let mut amount = normalized;
+        // A negative zero would print as `-0.00`.
+        let mut amount = if normalized.is_zero() {
+            Decimal::ZERO
+        } else {
+            normalized
+        };
         amount.rescale(minor_units);
         Ok(Money { amount, currency })
     }
@@ -287,10 +292,15 @@ impl Money {
         })
     }
 
-    /// The negated amount.
+    /// The negated amount (zero stays a positive zero).
     pub fn negate(&self) -> Money {
+        let amount = if self.amount.is_zero() {
+            self.amount.abs()
+        } else {
+            -self.amount
+        };
         Money {
-            amount: -self.amount,
+            amount,
             currency: self.currency,
         }
     }
@@ -533,6 +543,14 @@ mod tests {
         assert_eq!(back, chf("149.90"));
         assert!(serde_json::from_str::<Money>(r#"{"amount":"1.001","currency":"CHF"}"#).is_err());
         assert!(serde_json::from_str::<Money>(r#"{"amount":"1","currency":"XXX"}"#).is_err());
+    }
+
+    #[test]
+    fn zero_is_never_negative() {
+        let zero = chf("0.00").negate();
+        assert_eq!(zero.to_string(), "CHF 0.00");
+        assert_eq!(serde_json::to_string(&zero).unwrap(), r#"{"amount":"0.00","currency":"CHF"}"#);
+        assert_eq!(chf("-0.00").to_string(), "CHF 0.00");
     }
 
     #[test]

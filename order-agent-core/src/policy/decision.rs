@@ -124,6 +124,8 @@ pub enum ReasonCode {
     NothingToRefund,
     /// Received without refunding, as staff asked.
     ReceiveOnly,
+    /// Received as authorised: restocked, and refunded as the grade (or ungraded scan-in) allows.
+    Received,
     /// Received units differ from the authorised ones.
     ReceiptMismatch,
     // limits and fraud

@@ -1,10 +1,12 @@
 //! Cancellations, address changes and item modifications: only ever before fulfilment.
 
+use std::collections::BTreeMap;
+
 use super::money::{normalize_key, paid_lines, units_value};
 use super::{Eval, EvalResult, Outcome, ReasonCode};
 use crate::domain::{
     AddressChangeRequest, CancellationReason, CancellationRequest, ItemChange,
-    ItemModificationRequest, OrderStatus, ResolutionKind,
+    ItemModificationRequest, LineId, OrderStatus, ResolutionKind,
 };
 use crate::money::Money;
 use crate::policy::decision::{LineVerdict, RefundLine};
@@ -241,6 +243,9 @@ impl Eval<'_> {
         }
         let paid = paid_lines(order)?;
         let mut refund_lines = Vec::new();
+        // Quantities after the reductions earlier in this request: a second reduction of the same
+        // line continues from there instead of refunding the same units again.
+        let mut current: BTreeMap<&LineId, u32> = BTreeMap::new();
         for change in &request.changes {
             let (line_id, quantity) = match change {
                 ItemChange::SwapVariant { line_id, .. } => (line_id, None),
@@ -270,6 +275,12 @@ impl Eval<'_> {
                     let outcome = match offer {
                         Some(o) if o.available >= line.quantity => {
                             if o.unit_price == line.unit_price {
+                                self.reason(
+                                    ReasonCode::ChangeAllowed,
+                                    "item_modification",
+                                    Some(line_id),
+                                    format!("not shipped yet: `{variant_id}` can replace it"),
+                                );
                                 Outcome::Approve
                             } else {
                                 self.reason(
@@ -299,24 +310,29 @@ impl Eval<'_> {
                     self.push_verdict(line_id, line.quantity, outcome);
                 }
                 ItemChange::ReduceQuantity { .. } => {
-                    let new_quantity = quantity.unwrap_or(line.quantity);
-                    if new_quantity >= line.quantity {
+                    let units = current.get(&line.id).copied().unwrap_or(line.quantity);
+                    let new_quantity = quantity.unwrap_or(units);
+                    if new_quantity >= units {
                         self.reason(
                             ReasonCode::QuantityExceeded,
                             "request",
                             Some(line_id),
-                            format!(
-                                "the line has {} units; a reduction must go below that",
-                                line.quantity
-                            ),
+                            format!("the line has {units} units; a reduction must go below that"),
                         );
                         self.push_verdict(line_id, new_quantity, Outcome::Deny);
                         continue;
                     }
-                    let removed = line.quantity - new_quantity;
+                    let removed = units - new_quantity;
+                    current.insert(&line.id, new_quantity);
                     let Some(paid_line) = paid.get(index) else {
                         continue;
                     };
+                    self.reason(
+                        ReasonCode::ChangeAllowed,
+                        "item_modification",
+                        Some(line_id),
+                        format!("not shipped yet: {removed} unit(s) can be removed and refunded"),
+                    );
                     let value = units_value(order, line, paid_line, new_quantity, removed, false)?;
                     refund_lines.push(RefundLine {
                         line_id: line.id.clone(),

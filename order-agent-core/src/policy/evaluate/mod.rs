@@ -144,6 +144,19 @@ impl<'a> Eval<'a> {
             );
             return Err(EvalError::Stop);
         }
+        // Limits and fraud signals read the customer's history: it must be the order's customer.
+        if self.facts.customer.id != order.customer_id {
+            self.reason(
+                ReasonCode::RuleError,
+                "facts",
+                None,
+                format!(
+                    "facts describe customer `{}`, the order belongs to `{}`",
+                    self.facts.customer.id, order.customer_id
+                ),
+            );
+            return Err(EvalError::Stop);
+        }
         if order.currency != self.policy.currency {
             self.reason(
                 ReasonCode::CurrencyMismatch,

@@ -258,7 +258,7 @@ impl Eval<'_> {
         resolution: ResolutionKind,
         lines: Vec<RefundLine>,
         return_shipping_fee: Money,
-        store_credit_bonus: Money,
+        mut store_credit_bonus: Money,
         exchange_difference: Option<Money>,
         total: Money,
     ) -> EvalResult<RefundBreakdown> {
@@ -267,7 +267,16 @@ impl Eval<'_> {
                 // Credit is new merchant money, but its base must still be money that was paid.
                 let base = total.checked_sub(store_credit_bonus)?;
                 let (_, capped) = self.tender_split(base)?;
-                let total = total.checked_sub(capped)?;
+                let placed = base.checked_sub(capped)?;
+                // The bonus is earned on the credited base only, so a capped base shrinks it too.
+                if capped.is_positive() && base.is_positive() {
+                    let ratio = store_credit_bonus
+                        .amount()
+                        .checked_div(base.amount())
+                        .ok_or(MoneyError::Overflow("store credit bonus"))?;
+                    store_credit_bonus = placed.mul_ratio_toward_zero(ratio)?;
+                }
+                let total = placed.checked_add(store_credit_bonus)?;
                 if capped.is_positive() {
                     self.capped(capped);
                 }

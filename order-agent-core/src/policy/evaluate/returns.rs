@@ -479,15 +479,15 @@ impl<'a> Eval<'a> {
         let currency = self.policy.currency;
         let zero = Money::zero(currency);
         let reasons: Vec<ReturnReason> = items.iter().map(|i| i.reason).collect();
-        let refund_shipping = reasons
-            .iter()
-            .any(|r| self.policy.fees.refund_original_shipping_for.contains(r));
         let fees_apply =
             resolution == ResolutionKind::Refund || self.policy.fees.fees_on_exchange_and_credit;
         let mut lines = Vec::with_capacity(items.len());
         let mut bonus = zero;
         let mut new_items = zero;
         let mut shipping_refunded = zero;
+        // Units of each line priced earlier in this request, so that the same unit (and its
+        // extra cent) is never counted twice when a line appears more than once.
+        let mut consumed: BTreeMap<&LineId, u32> = BTreeMap::new();
         for item in items {
             let line = item.line;
             let index = order
@@ -496,12 +496,21 @@ impl<'a> Eval<'a> {
                 .position(|l| l.id == line.id)
                 .ok_or(EvalError::Stop)?;
             let paid_line: &PaidLine = paid.get(index).ok_or(EvalError::Stop)?;
+            let earlier = consumed.entry(&line.id).or_insert(0);
             let already = self
                 .facts
                 .returned_quantities
                 .get(&line.id)
                 .copied()
-                .unwrap_or(0);
+                .unwrap_or(0)
+                .saturating_add(*earlier);
+            *earlier = earlier.saturating_add(item.quantity);
+            // Original shipping follows the reason of each line, not of the whole return.
+            let refund_shipping = self
+                .policy
+                .fees
+                .refund_original_shipping_for
+                .contains(&item.reason);
             let value = units_value(
                 order,
                 line,
@@ -605,7 +614,13 @@ impl<'a> Eval<'a> {
                         }
                     }
                 }
-                (difference.negate().clamp_non_negative(), Some(difference))
+                // Never `-0.00`: an even exchange refunds a plain zero.
+                let owed = if difference.is_negative() {
+                    difference.negate()
+                } else {
+                    zero
+                };
+                (owed, Some(difference))
             }
             _ => (value.checked_add(bonus)?, None),
         };
@@ -694,6 +709,13 @@ impl<'a> Eval<'a> {
                 .filter(|l| &l.line_id == id)
                 .map(|l| l.quantity)
                 .sum();
+            // Judge all units of the line on this receipt together: the same line scanned in twice
+            // must not pass twice against one authorisation.
+            let received_units: u32 = receipt
+                .lines
+                .iter()
+                .filter(|l| &l.line_id == id)
+                .fold(0, |sum, l| sum.saturating_add(l.quantity));
             let Some(line) = order.line(id).filter(|_| authorised_units > 0) else {
                 self.reason(
                     ReasonCode::ReceiptMismatch,
@@ -705,15 +727,12 @@ impl<'a> Eval<'a> {
                 mismatch = true;
                 continue;
             };
-            if received.quantity > authorised_units || received.quantity == 0 {
+            if received_units > authorised_units || received.quantity == 0 {
                 self.reason(
                     ReasonCode::ReceiptMismatch,
                     "receipt",
                     Some(id),
-                    format!(
-                        "received {} units, {authorised_units} were authorised",
-                        received.quantity
-                    ),
+                    format!("received {received_units} units, {authorised_units} were authorised"),
                 );
                 self.push_line(id, received.quantity, Outcome::NeedsHuman, None);
                 mismatch = true;
@@ -751,14 +770,27 @@ impl<'a> Eval<'a> {
                     None,
                 ),
             };
-            if received.quantity < authorised_units {
+            if outcome == Outcome::Approve {
+                let (rule, detail) = if received.grade.is_some() {
+                    (
+                        "receiving.grades",
+                        "received and graded: restock and refund follow the grade",
+                    )
+                } else {
+                    (
+                        "receiving.ungraded_restock",
+                        "received without inspection: restocked as for ungraded items, full value",
+                    )
+                };
+                self.reason(ReasonCode::Received, rule, Some(id), detail);
+            }
+            if received_units < authorised_units {
                 self.reason(
                     ReasonCode::ReceiptMismatch,
                     "receipt",
                     Some(id),
                     format!(
-                        "{} of {authorised_units} authorised units received; refunding those",
-                        received.quantity
+                        "{received_units} of {authorised_units} authorised units received; refunding those"
                     ),
                 );
             }

@@ -42,7 +42,9 @@ pub struct Facts {
     pub order: Order,
     /// The customer who owns it.
     pub customer: Customer,
-    /// Units of each line already returned (authorised earlier), so that no unit is refunded twice.
+    /// Units of each line already returned in *earlier* returns (authorised or refunded), so that
+    /// no unit is returned or refunded twice. For a [`Request::Receipt`], the units of the return
+    /// being received are not included: they are the ones this decision prices.
     #[serde(default)]
     pub returned_quantities: BTreeMap<LineId, u32>,
     /// Variants on offer for exchanges.

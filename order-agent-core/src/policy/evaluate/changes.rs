@@ -76,7 +76,14 @@ impl Eval<'_> {
             self.force(Outcome::Deny);
             return Ok(());
         }
-        if !policy.allowed_reasons.contains(&request.reason) {
+        if policy.allowed_reasons.contains(&request.reason) {
+            self.reason(
+                ReasonCode::ChangeAllowed,
+                "cancellation",
+                None,
+                "not shipped yet: the order can be cancelled and refunded in full",
+            );
+        } else {
             self.reason(
                 ReasonCode::ReasonNotAllowed,
                 "cancellation.allowed_reasons",
@@ -88,12 +95,6 @@ impl Eval<'_> {
             );
             self.force(Outcome::NeedsHuman);
         }
-        self.reason(
-            ReasonCode::ChangeAllowed,
-            "cancellation",
-            None,
-            "not shipped yet: the order can be cancelled and refunded in full",
-        );
         self.force(Outcome::Approve);
 
         let order = &self.facts.order;

@@ -203,6 +203,9 @@ impl Eval<'_> {
             return Ok(zero);
         }
         let fee = fee.try_min(available.clamp_non_negative())?;
+        if fee.is_zero() {
+            return Ok(zero);
+        }
         self.reason(
             ReasonCode::ReturnShippingFee,
             "fees.return_shipping",

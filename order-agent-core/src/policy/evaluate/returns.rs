@@ -600,8 +600,12 @@ impl<'a> Eval<'a> {
             ResolutionKind::Exchange => {
                 let difference = new_items.checked_sub(value)?;
                 if difference.is_positive() {
-                    if let Some(balance) = self.facts.gift_card_balance {
-                        if balance.try_cmp(&difference)? == std::cmp::Ordering::Less {
+                    // The customer owes money. Only a gift card with enough balance can pay it
+                    // without a person: there is no port that charges a customer.
+                    match self.facts.gift_card_balance {
+                        Some(balance)
+                            if balance.try_cmp(&difference)? != std::cmp::Ordering::Less => {}
+                        Some(balance) => {
                             self.reason(
                                 ReasonCode::GiftCardInsufficient,
                                 "resolutions.exchange",
@@ -609,6 +613,15 @@ impl<'a> Eval<'a> {
                                 format!(
                                     "the exchange costs {difference} more; the gift card holds {balance}"
                                 ),
+                            );
+                            self.force(Outcome::NeedsHuman);
+                        }
+                        None => {
+                            self.reason(
+                                ReasonCode::PriceDifference,
+                                "resolutions.exchange",
+                                None,
+                                format!("the exchange costs {difference} more; staff collect it"),
                             );
                             self.force(Outcome::NeedsHuman);
                         }

@@ -2,8 +2,11 @@
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
 pub mod domain;
+pub mod flows;
 pub mod money;
 pub mod policy;
+pub mod ports;
+pub mod replies;
 
 pub use money::{Currency, Money, MoneyError};
 pub use policy::{decide, Decision, Facts, Outcome, Policy, Request};

@@ -2,5 +2,7 @@
 //! agent) in-memory fakes and the conformance suite every adapter must pass.
 
 pub mod builders;
+pub mod conformance;
 pub mod demo_shop;
+pub mod fakes;
 pub mod strategies;

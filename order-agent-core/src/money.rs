@@ -549,7 +549,10 @@ mod tests {
     fn zero_is_never_negative() {
         let zero = chf("0.00").negate();
         assert_eq!(zero.to_string(), "CHF 0.00");
-        assert_eq!(serde_json::to_string(&zero).unwrap(), r#"{"amount":"0.00","currency":"CHF"}"#);
+        assert_eq!(
+            serde_json::to_string(&zero).unwrap(),
+            r#"{"amount":"0.00","currency":"CHF"}"#
+        );
         assert_eq!(chf("-0.00").to_string(), "CHF 0.00");
     }
 

@@ -19,7 +19,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::str::FromStr;
 
-use rust_decimal::{Decimal, RoundingStrategy};
+use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a money operation was refused.
@@ -159,11 +159,12 @@ impl<'de> Deserialize<'de> for Currency {
 
 /// An exact amount in one currency, never more precise than the currency's minor unit.
 ///
+/// Held as a count of minor units (rappen, cents) so arithmetic is exact integer arithmetic.
 /// Serialised as `{"amount": "12.50", "currency": "CHF"}`; the amount is a string so that no JSON
 /// parser turns it into a float. Amounts may be negative (a charge owed by the customer).
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Money {
-    amount: Decimal,
+    minor: i64,
     currency: Currency,
 }
 
@@ -180,14 +181,14 @@ impl Money {
                 minor_units,
             });
         }
-        // A negative zero would print as `-0.00`.
-        let mut amount = if normalized.is_zero() {
-            Decimal::ZERO
-        } else {
-            normalized
-        };
-        amount.rescale(minor_units);
-        Ok(Money { amount, currency })
+        let mut scaled = normalized;
+        scaled.rescale(minor_units);
+        if scaled.scale() != minor_units {
+            // rescale gives up when the mantissa would not fit.
+            return Err(MoneyError::Overflow("new"));
+        }
+        let minor = i64::try_from(scaled.mantissa()).map_err(|_| MoneyError::Overflow("new"))?;
+        Ok(Money { minor, currency })
     }
 
     /// Parses a decimal string such as `"149.90"` in `currency`.
@@ -198,21 +199,18 @@ impl Money {
     }
 
     /// An amount given in minor units: `Money::from_minor(1250, CHF)` is CHF 12.50.
-    pub fn from_minor(minor: i64, currency: Currency) -> Money {
-        Money {
-            amount: Decimal::new(minor, currency.minor_units()),
-            currency,
-        }
+    pub const fn from_minor(minor: i64, currency: Currency) -> Money {
+        Money { minor, currency }
     }
 
     /// Zero in `currency`.
-    pub fn zero(currency: Currency) -> Money {
+    pub const fn zero(currency: Currency) -> Money {
         Money::from_minor(0, currency)
     }
 
-    /// The decimal amount, at the currency's scale.
+    /// The decimal amount, at the currency's scale (CHF 12.5 is `12.50`).
     pub fn amount(&self) -> Decimal {
-        self.amount
+        Decimal::new(self.minor, self.currency.minor_units())
     }
 
     /// The currency.
@@ -221,25 +219,23 @@ impl Money {
     }
 
     /// The amount in minor units (CHF 12.50 is 1250).
-    pub fn to_minor(&self) -> Result<i64, MoneyError> {
-        let mut scaled = self.amount;
-        scaled.rescale(self.currency.minor_units());
-        i64::try_from(scaled.mantissa()).map_err(|_| MoneyError::Overflow("to_minor"))
+    pub fn to_minor(&self) -> i64 {
+        self.minor
     }
 
     /// Whether the amount is zero.
     pub fn is_zero(&self) -> bool {
-        self.amount.is_zero()
+        self.minor == 0
     }
 
     /// Whether the amount is below zero.
     pub fn is_negative(&self) -> bool {
-        self.amount.is_sign_negative() && !self.amount.is_zero()
+        self.minor < 0
     }
 
     /// Whether the amount is above zero.
     pub fn is_positive(&self) -> bool {
-        self.amount.is_sign_positive() && !self.amount.is_zero()
+        self.minor > 0
     }
 
     fn same_currency(&self, other: &Money, op: &'static str) -> Result<(), MoneyError> {
@@ -254,67 +250,44 @@ impl Money {
         }
     }
 
+    fn with_minor(&self, minor: Option<i64>, op: &'static str) -> Result<Money, MoneyError> {
+        minor
+            .map(|minor| Money::from_minor(minor, self.currency))
+            .ok_or(MoneyError::Overflow(op))
+    }
+
     /// `self + other`; errors on a currency mismatch or overflow.
     pub fn checked_add(&self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(&other, "add")?;
-        let amount = self
-            .amount
-            .checked_add(other.amount)
-            .ok_or(MoneyError::Overflow("add"))?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        self.with_minor(self.minor.checked_add(other.minor), "add")
     }
 
     /// `self - other`; errors on a currency mismatch or overflow.
     pub fn checked_sub(&self, other: Money) -> Result<Money, MoneyError> {
         self.same_currency(&other, "sub")?;
-        let amount = self
-            .amount
-            .checked_sub(other.amount)
-            .ok_or(MoneyError::Overflow("sub"))?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        self.with_minor(self.minor.checked_sub(other.minor), "sub")
     }
 
     /// `self × quantity`, exact.
     pub fn times(&self, quantity: u32) -> Result<Money, MoneyError> {
-        let amount = self
-            .amount
-            .checked_mul(Decimal::from(quantity))
-            .ok_or(MoneyError::Overflow("times"))?;
-        Ok(Money {
-            amount,
-            currency: self.currency,
-        })
+        self.with_minor(self.minor.checked_mul(i64::from(quantity)), "times")
     }
 
-    /// The negated amount (zero stays a positive zero).
+    /// The negated amount. (The one amount without a negation, the most negative one, becomes
+    /// the most positive one: an error of one minor unit at the edge of the range, never a panic.)
     pub fn negate(&self) -> Money {
-        let amount = if self.amount.is_zero() {
-            self.amount.abs()
-        } else {
-            -self.amount
-        };
-        Money {
-            amount,
-            currency: self.currency,
-        }
+        Money::from_minor(self.minor.saturating_neg(), self.currency)
     }
 
     /// `self × ratio`, rounded to the minor unit toward zero, so that a derived amount (a fee,
     /// a share, a bonus) is never larger in magnitude than the exact product.
     pub fn mul_ratio_toward_zero(&self, ratio: Decimal) -> Result<Money, MoneyError> {
-        let exact = self
-            .amount
+        let exact = Decimal::from(self.minor)
             .checked_mul(ratio)
             .ok_or(MoneyError::Overflow("mul_ratio"))?;
-        let amount =
-            exact.round_dp_with_strategy(self.currency.minor_units(), RoundingStrategy::ToZero);
-        Money::new(amount, self.currency)
+        let minor = exact.trunc();
+        let minor = i64::try_from(minor).map_err(|_| MoneyError::Overflow("mul_ratio"))?;
+        Ok(Money::from_minor(minor, self.currency))
     }
 
     /// `percent`% of `self`, rounded toward zero (see [`Money::mul_ratio_toward_zero`]).
@@ -325,7 +298,7 @@ impl Money {
     /// Compares two amounts of the same currency.
     pub fn try_cmp(&self, other: &Money) -> Result<Ordering, MoneyError> {
         self.same_currency(other, "compare")?;
-        Ok(self.amount.cmp(&other.amount))
+        Ok(self.minor.cmp(&other.minor))
     }
 
     /// The smaller of two amounts of the same currency.
@@ -346,11 +319,7 @@ impl Money {
 
     /// Zero when negative, the amount otherwise.
     pub fn clamp_non_negative(&self) -> Money {
-        if self.is_negative() {
-            Money::zero(self.currency)
-        } else {
-            *self
-        }
+        Money::from_minor(self.minor.max(0), self.currency)
     }
 
     /// Adds up amounts that must all be in `currency`; the sum of nothing is zero.
@@ -375,7 +344,7 @@ impl Money {
             return Err(MoneyError::InvalidWeights("negative weight"));
         }
         let scale = weights.iter().map(|w| w.scale()).max().unwrap_or(0);
-        let mut ints: Vec<i128> = weights
+        let ints: Vec<i128> = weights
             .iter()
             .map(|w| {
                 let mut w = *w;
@@ -383,60 +352,103 @@ impl Money {
                 w.mantissa()
             })
             .collect();
-        if ints.iter().all(|w| *w == 0) {
-            ints.iter_mut().for_each(|w| *w = 1);
-        }
-        let total_weight: i128 = ints
-            .iter()
-            .try_fold(0i128, |acc, w| acc.checked_add(*w))
-            .ok_or(MoneyError::Overflow("allocate"))?;
-        let total = i128::from(self.to_minor()?);
-        let magnitude = total.abs();
+        let total = i128::from(self.minor);
         let mut shares = Vec::with_capacity(ints.len());
-        let mut remainders = Vec::with_capacity(ints.len());
-        let mut assigned: i128 = 0;
-        for (i, w) in ints.iter().enumerate() {
-            let product = magnitude
-                .checked_mul(*w)
-                .ok_or(MoneyError::Overflow("allocate"))?;
-            let share = product / total_weight;
-            remainders.push((product % total_weight, i));
-            shares.push(share);
-            assigned += share;
-        }
-        let mut leftover = magnitude - assigned;
-        // Largest remainder first; equal remainders go to the earlier index.
-        remainders.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, i) in remainders {
-            if leftover == 0 {
-                break;
-            }
-            if let Some(share) = shares.get_mut(i) {
-                *share += 1;
-                leftover -= 1;
-            }
-        }
-        let sign = if total < 0 { -1 } else { 1 };
+        allocate_minor(total, &ints, &mut shares)?;
         shares
             .into_iter()
             .map(|s| {
-                let minor =
-                    i64::try_from(s * sign).map_err(|_| MoneyError::Overflow("allocate"))?;
+                let minor = i64::try_from(s).map_err(|_| MoneyError::Overflow("allocate"))?;
                 Ok(Money::from_minor(minor, self.currency))
             })
             .collect()
     }
 }
 
+/// Largest-remainder allocation in integers: splits `total` minor units into `shares` (cleared
+/// first) in proportion to the non-negative integer `weights`; all-zero weights split evenly. The
+/// shares add up to `total` exactly, each is within one unit of its exact share, and ties go to
+/// the earlier weight. This is the one implementation behind [`Money::allocate`] and the engine.
+pub(crate) fn allocate_minor(
+    total: i128,
+    weights: &[i128],
+    shares: &mut Vec<i128>,
+) -> Result<(), MoneyError> {
+    shares.clear();
+    if weights.is_empty() {
+        return Err(MoneyError::InvalidWeights("no weights"));
+    }
+    if weights.iter().any(|w| *w < 0) {
+        return Err(MoneyError::InvalidWeights("negative weight"));
+    }
+    let even = weights.iter().all(|w| *w == 0);
+    let weight = |w: i128| if even { 1 } else { w };
+    let total_weight: i128 = weights
+        .iter()
+        .try_fold(0i128, |acc, w| acc.checked_add(weight(*w)))
+        .ok_or(MoneyError::Overflow("allocate"))?;
+    let magnitude = total
+        .checked_abs()
+        .ok_or(MoneyError::Overflow("allocate"))?;
+    // Every product magnitude × weight is at most magnitude × total weight; when that fits in 64
+    // bits the divisions run on u64, several times faster than on i128.
+    let fits_u64 = magnitude
+        .checked_mul(total_weight)
+        .is_some_and(|p| u64::try_from(p).is_ok());
+    let divmod = |w: i128| -> Result<(i128, i128), MoneyError> {
+        let product = magnitude
+            .checked_mul(weight(w))
+            .ok_or(MoneyError::Overflow("allocate"))?;
+        match (u64::try_from(product), u64::try_from(total_weight)) {
+            (Ok(p), Ok(t)) if fits_u64 => Ok((i128::from(p / t), i128::from(p % t))),
+            _ => Ok((product / total_weight, product % total_weight)),
+        }
+    };
+    // (remainder, index) pairs, on the stack for the usual handful of lines.
+    const ON_STACK: usize = 32;
+    let mut stack = [(0i128, 0usize); ON_STACK];
+    let mut heap = Vec::new();
+    let mut assigned: i128 = 0;
+    for (i, w) in weights.iter().enumerate() {
+        let (share, remainder) = divmod(*w)?;
+        shares.push(share);
+        assigned += share;
+        match stack.get_mut(i) {
+            Some(slot) if weights.len() <= ON_STACK => *slot = (remainder, i),
+            _ => heap.push((remainder, i)),
+        }
+    }
+    // Fewer leftover units than weights: one each to the largest remainders, the earlier weight
+    // first on a tie.
+    let leftover = usize::try_from(magnitude - assigned).unwrap_or(usize::MAX);
+    if leftover > 0 {
+        let order: &mut [(i128, usize)] = if weights.len() <= ON_STACK {
+            stack.get_mut(..weights.len()).unwrap_or_default()
+        } else {
+            &mut heap
+        };
+        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, i) in order.iter().take(leftover) {
+            if let Some(share) = shares.get_mut(*i) {
+                *share += 1;
+            }
+        }
+    }
+    if total < 0 {
+        shares.iter_mut().for_each(|s| *s = -*s);
+    }
+    Ok(())
+}
+
 impl fmt::Debug for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.currency, self.amount)
+        write!(f, "{} {}", self.currency, self.amount())
     }
 }
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.currency, self.amount)
+        write!(f, "{} {}", self.currency, self.amount())
     }
 }
 
@@ -450,7 +462,7 @@ struct MoneyRepr {
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         MoneyRepr {
-            amount: self.amount.to_string(),
+            amount: self.amount().to_string(),
             currency: self.currency,
         }
         .serialize(s)
@@ -517,10 +529,7 @@ mod tests {
         assert!(Money::parse("12.5", Currency::JPY).is_err());
         assert_eq!(chf("12.500").to_string(), "CHF 12.50");
         assert_eq!(
-            Money::parse("1.234", Currency::KWD)
-                .unwrap()
-                .to_minor()
-                .unwrap(),
+            Money::parse("1.234", Currency::KWD).unwrap().to_minor(),
             1234
         );
     }
@@ -579,10 +588,7 @@ mod tests {
         let parts = Money::from_minor(100, Currency::JPY)
             .allocate(&[Decimal::new(3333, 2), Decimal::new(6667, 2)])
             .unwrap();
-        assert_eq!(
-            parts[0].to_minor().unwrap() + parts[1].to_minor().unwrap(),
-            100
-        );
+        assert_eq!(parts[0].to_minor() + parts[1].to_minor(), 100);
         assert!(chf("1.00").allocate(&[]).is_err());
         assert!(chf("1.00").allocate(&[Decimal::NEGATIVE_ONE]).is_err());
     }
@@ -591,7 +597,7 @@ mod tests {
         #[test]
         fn allocation_sums_exactly_and_stays_within_one_unit(
             total in -10_000_000i64..10_000_000,
-            weights in proptest::collection::vec(0u32..100_000, 1..25),
+            weights in proptest::collection::vec(0u32..100_000, 1..100),
         ) {
             let money = Money::from_minor(total, Currency::CHF);
             let ws: Vec<Decimal> = weights.iter().map(|w| Decimal::new(i64::from(*w), 2)).collect();
@@ -600,13 +606,40 @@ mod tests {
             prop_assert_eq!(Money::sum(Currency::CHF, parts.iter().copied()).unwrap(), money);
             let wsum: i128 = weights.iter().map(|w| i128::from(*w)).sum();
             for (p, w) in parts.iter().zip(&weights) {
-                let minor = i128::from(p.to_minor().unwrap());
+                let minor = i128::from(p.to_minor());
                 if wsum > 0 {
                     // |part * W - total * w| < W  <=>  the part is within one minor unit of its exact share.
                     let diff = (minor * wsum - i128::from(total) * i128::from(*w)).abs();
                     prop_assert!(diff < wsum);
                 }
             }
+        }
+
+        #[test]
+        fn allocation_matches_a_sorting_reference(
+            total in -1_000_000_000_000i64..1_000_000_000_000,
+            weights in proptest::collection::vec(0u64..1_000_000_000_000, 1..90),
+        ) {
+            let ws: Vec<i128> = weights.iter().map(|w| i128::from(*w)).collect();
+            let mut shares = Vec::new();
+            allocate_minor(i128::from(total), &ws, &mut shares).unwrap();
+            // Reference: exact shares floored, then one unit each to the largest remainders,
+            // earlier index first on ties, by a plain sort.
+            let even = ws.iter().all(|w| *w == 0);
+            let w: Vec<i128> = ws.iter().map(|x| if even { 1 } else { *x }).collect();
+            let sum: i128 = w.iter().sum();
+            let m = i128::from(total).abs();
+            let mut expected: Vec<i128> = w.iter().map(|x| m * x / sum).collect();
+            let mut order: Vec<(i128, usize)> = w.iter().enumerate().map(|(i, x)| (m * x % sum, i)).collect();
+            order.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            let left = m - expected.iter().sum::<i128>();
+            for (_, i) in order.into_iter().take(left as usize) {
+                expected[i] += 1;
+            }
+            if total < 0 {
+                expected.iter_mut().for_each(|x| *x = -*x);
+            }
+            prop_assert_eq!(shares, expected);
         }
 
         #[test]

@@ -836,12 +836,7 @@ impl OrderBuilder {
         } else {
             Money::from_minor(discount, self.currency)
                 .allocate(&weights)
-                .map(|parts| {
-                    parts
-                        .iter()
-                        .map(|p| p.to_minor().unwrap_or(0))
-                        .collect::<Vec<_>>()
-                })
+                .map(|parts| parts.iter().map(|p| p.to_minor()).collect::<Vec<_>>())
                 .unwrap_or_else(|_| vec![0; afters.len()])
         };
         afters

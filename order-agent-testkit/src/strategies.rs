@@ -554,7 +554,7 @@ fn build_order(
         } else {
             plan.refunded_percent.get(i).copied().unwrap_or(0)
         };
-        let captured = p.captured.to_minor().unwrap_or(0);
+        let captured = p.captured.to_minor();
         p.refunded = Money::from_minor(captured.saturating_mul(pct) / 100, p.captured.currency());
     }
     order
@@ -709,11 +709,7 @@ pub fn arb_exchange_offers(order: &Order) -> BoxedStrategy<Vec<ExchangeOffer>> {
     let mut seen = BTreeSet::new();
     for l in &order.lines {
         if seen.insert(l.product_id.clone()) {
-            products.push((
-                l.product_id.clone(),
-                l.sku.clone(),
-                l.unit_price.to_minor().unwrap_or(0),
-            ));
+            products.push((l.product_id.clone(), l.sku.clone(), l.unit_price.to_minor()));
         }
     }
     let currency = order.currency;

@@ -84,6 +84,38 @@ impl Address {
             norm(&self.country)
         )
     }
+
+    /// Whether this address matches a `line1|postcode|country` key, comparing as
+    /// [`Address::normalized_key`] would (case and runs of whitespace ignored), without allocating
+    /// for ASCII text.
+    pub fn matches_key(&self, key: &str) -> bool {
+        let mut parts = key.split('|');
+        let (Some(line1), Some(postcode), Some(country), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        same_words(&self.line1, line1)
+            && same_words(&self.postcode, postcode)
+            && same_words(&self.country, country)
+    }
+}
+
+/// Equal word by word, ignoring case and the amount of whitespace between words.
+fn same_words(a: &str, b: &str) -> bool {
+    let (mut x, mut y) = (a.split_whitespace(), b.split_whitespace());
+    loop {
+        match (x.next(), y.next()) {
+            (None, None) => return true,
+            (Some(p), Some(q)) => {
+                let upper = |s: &str| s.chars().flat_map(char::to_uppercase).collect::<Vec<_>>();
+                if !(p.eq_ignore_ascii_case(q) || (!p.is_ascii() && upper(p) == upper(q))) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
 }
 
 /// One line of an order: a quantity of one variant at one unit price.
@@ -224,5 +256,34 @@ impl Order {
             .filter(|s| s.carries(id))
             .filter_map(|s| s.shipped_at)
             .max()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn address(line1: &str, postcode: &str, country: &str) -> Address {
+        Address {
+            name: "A".into(),
+            line1: line1.into(),
+            line2: None,
+            postcode: postcode.into(),
+            city: "Zürich".into(),
+            region: None,
+            country: country.into(),
+        }
+    }
+
+    #[test]
+    fn address_keys_ignore_case_and_spacing() {
+        let a = address("Bahnhofstrasse  666", "8001", "CH");
+        assert!(a.matches_key("bahnhofstrasse 666|8001|ch"));
+        assert!(a.matches_key(" BAHNHOFSTRASSE 666 | 8001 |CH"));
+        assert!(!a.matches_key("Bahnhofstrasse 66|8001|CH"));
+        assert!(!a.matches_key("Bahnhofstrasse 666|8001"));
+        assert!(!a.matches_key("Bahnhofstrasse 666|8001|CH|x"));
+        assert!(address("Überlandstrasse 1", "8050", "CH").matches_key("ÜBERLANDSTRASSE 1|8050|CH"));
+        assert!(a.matches_key(&a.normalized_key()));
     }
 }

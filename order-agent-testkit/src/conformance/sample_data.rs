@@ -92,7 +92,7 @@ fn order(
         .collect();
     let goods: i64 = lines
         .iter()
-        .map(|l| l.unit_price.to_minor().unwrap_or(0) * i64::from(l.quantity))
+        .map(|l| l.unit_price.to_minor() * i64::from(l.quantity))
         .sum();
     let shipping = 900;
     Order {

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use super::money::{normalize_key, paid_lines, units_value};
+use super::money::{paid_lines, units_value};
 use super::{Eval, EvalResult, Outcome, ReasonCode};
 use crate::domain::{
     AddressChangeRequest, CancellationReason, CancellationRequest, ItemChange,
@@ -173,13 +173,12 @@ impl Eval<'_> {
             );
             self.force(Outcome::NeedsHuman);
         }
-        let key = request.new_address.normalized_key();
         if self
             .policy
             .fraud
             .blocklisted_addresses
             .iter()
-            .any(|b| normalize_key(b) == key)
+            .any(|b| request.new_address.matches_key(b))
         {
             self.reason(
                 ReasonCode::Blocklisted,

@@ -81,6 +81,25 @@ impl From<MoneyError> for EvalError {
 
 type EvalResult<T = ()> = Result<T, EvalError>;
 
+/// Units counted per line within one request. A request names a handful of lines, so a vector
+/// scanned linearly beats a map (no allocation per entry, no cloned ids).
+#[derive(Debug, Default)]
+struct Tally<'a>(Vec<(&'a LineId, u32)>);
+
+impl<'a> Tally<'a> {
+    fn entry(&mut self, id: &'a LineId) -> &mut u32 {
+        let index = match self.0.iter().position(|(k, _)| *k == id) {
+            Some(i) => i,
+            None => {
+                self.0.push((id, 0));
+                self.0.len() - 1
+            }
+        };
+        // `index` is in bounds: found above, or just pushed.
+        &mut self.0[index].1
+    }
+}
+
 /// The state of one evaluation: inputs, and the decision being built.
 struct Eval<'a> {
     policy: &'a Policy,
@@ -99,7 +118,7 @@ impl<'a> Eval<'a> {
             today: now.with_timezone(&policy.timezone).date_naive(),
             decision: Decision {
                 outcome: Outcome::NeedsHuman,
-                reasons: Vec::new(),
+                reasons: Vec::with_capacity(8),
                 policy_version: policy.version.clone(),
                 lines: Vec::new(),
                 refund: None,

@@ -6,96 +6,120 @@ use rust_decimal::Decimal;
 
 use super::{Eval, EvalResult, Outcome, ReasonCode};
 use crate::domain::{Order, OrderLine, ResolutionKind, ReturnReason, Tender};
-use crate::money::{Currency, Money, MoneyError};
+use crate::money::{allocate_minor, Currency, Money, MoneyError};
 use crate::policy::decision::{RefundBreakdown, RefundLine, TenderRefund};
 
-/// What the customer paid for a whole order line, with the order-level amounts allocated to it.
+/// What the customer paid for a whole order line, with the order-level amounts allocated to it,
+/// in minor units of the order currency.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct PaidLine {
     /// Gross minus line discount minus the allocated order discount (tax as per the tax mode).
-    pub paid: Money,
+    pub paid: i64,
     /// Allocated tax (added on top when tax is excluded, the included share otherwise).
-    pub tax: Money,
+    pub tax: i64,
     /// Allocated outbound shipping.
-    pub shipping: Money,
+    pub shipping: i64,
 }
 
 /// Allocates the order discount, tax and shipping to the lines by largest remainder, so that each
-/// sums exactly to the order's figure.
+/// sums exactly to the order's figure. Works in integer minor units: this runs for every decision
+/// that moves money.
 pub(super) fn paid_lines(order: &Order) -> Result<Vec<PaidLine>, MoneyError> {
-    let currency = order.currency;
-    let after: Vec<Money> = order
+    let overflow = || MoneyError::Overflow("paid_lines");
+    let minor = |m: Money| -> Result<i128, MoneyError> {
+        if m.currency() != order.currency {
+            return Err(MoneyError::CurrencyMismatch {
+                op: "paid_lines",
+                left: m.currency(),
+                right: order.currency,
+            });
+        }
+        Ok(i128::from(m.to_minor()))
+    };
+    let n = order.lines.len();
+    let mut after = Vec::with_capacity(n);
+    for line in &order.lines {
+        let gross = minor(line.unit_price)?
+            .checked_mul(i128::from(line.quantity))
+            .ok_or_else(overflow)?;
+        let discount = match line.line_discount {
+            Some(d) => minor(d)?,
+            None => 0,
+        };
+        after.push((gross - discount).max(0));
+    }
+    let merchandise: i128 = after.iter().sum();
+    let discount = match order.order_discount {
+        Some(d) => minor(d)?.clamp(0, merchandise),
+        None => 0,
+    };
+    let mut scratch = Vec::with_capacity(n);
+    let mut paid = Vec::with_capacity(n);
+    allocate_or_zero(discount, &after, &mut scratch)?;
+    paid.extend(after.iter().zip(&scratch).map(|(a, d)| a - d));
+    // Tax weights: paid × rate, with every rate brought to one scale so the weights are integers.
+    let scale = order
         .lines
         .iter()
-        .map(OrderLine::after_line_discount)
-        .collect::<Result<_, _>>()?;
-    let merchandise = Money::sum(currency, after.iter().copied())?;
-    let weights: Vec<Decimal> = after.iter().map(Money::amount).collect();
-    let discount = match order.order_discount {
-        Some(d) => d.clamp_non_negative().try_min(merchandise)?,
-        None => Money::zero(currency),
-    };
-    let discounts = allocate_or_zero(discount, &weights)?;
-    let paid: Vec<Money> = after
-        .iter()
-        .zip(&discounts)
-        .map(|(a, d)| a.checked_sub(*d))
-        .collect::<Result<_, _>>()?;
-    let tax_weights: Vec<Decimal> = paid
-        .iter()
-        .zip(&order.lines)
-        .map(|(p, l)| p.amount() * l.tax_rate)
-        .collect();
-    let taxes = allocate_or_zero(order.tax_total.clamp_non_negative(), &tax_weights)?;
-    let paid_weights: Vec<Decimal> = paid.iter().map(Money::amount).collect();
-    let shipping = allocate_or_zero(order.shipping.clamp_non_negative(), &paid_weights)?;
-    Ok(paid
-        .into_iter()
-        .zip(taxes)
-        .zip(shipping)
-        .map(|((paid, tax), shipping)| PaidLine {
-            paid,
-            tax,
-            shipping,
+        .map(|l| l.tax_rate.scale())
+        .max()
+        .unwrap_or(0);
+    let mut weights = Vec::with_capacity(n);
+    for (p, line) in paid.iter().zip(&order.lines) {
+        let mut rate = line.tax_rate;
+        rate.rescale(scale);
+        if rate.is_sign_negative() && !rate.is_zero() {
+            return Err(MoneyError::InvalidWeights("negative tax rate"));
+        }
+        weights.push(p.checked_mul(rate.mantissa()).ok_or_else(overflow)?);
+    }
+    let mut taxes = Vec::with_capacity(n);
+    allocate_or_zero(minor(order.tax_total)?.max(0), &weights, &mut taxes)?;
+    allocate_or_zero(minor(order.shipping)?.max(0), &paid, &mut scratch)?;
+    let narrow = |v: i128| i64::try_from(v).map_err(|_| overflow());
+    paid.iter()
+        .zip(&taxes)
+        .zip(&scratch)
+        .map(|((p, t), s)| {
+            Ok(PaidLine {
+                paid: narrow(*p)?,
+                tax: narrow(*t)?,
+                shipping: narrow(*s)?,
+            })
         })
-        .collect())
+        .collect()
 }
 
-fn allocate_or_zero(amount: Money, weights: &[Decimal]) -> Result<Vec<Money>, MoneyError> {
-    if weights.is_empty() {
-        return Ok(Vec::new());
+fn allocate_or_zero(
+    amount: i128,
+    weights: &[i128],
+    shares: &mut Vec<i128>,
+) -> Result<(), MoneyError> {
+    if weights.is_empty() || amount == 0 {
+        shares.clear();
+        shares.resize(weights.len(), 0);
+        return Ok(());
     }
-    if amount.is_zero() {
-        return Ok(vec![Money::zero(amount.currency()); weights.len()]);
-    }
-    amount.allocate(weights)
+    allocate_minor(amount, weights, shares)
 }
 
-/// The share of `whole` (the amount for all `total_units` of a line) that belongs to units
-/// `already .. already + units`, when the amount is spread over the units by largest remainder.
-/// Returning a line unit by unit therefore refunds exactly the line amount, never a cent more.
-pub(super) fn units_share(
-    whole: Money,
-    total_units: u32,
-    already: u32,
-    units: u32,
-) -> Result<Money, MoneyError> {
+/// The share of `whole` minor units (the amount for all `total_units` of a line) that belongs to
+/// units `already .. already + units`, when the amount is spread over the units by largest
+/// remainder. Returning a line unit by unit therefore refunds exactly the line amount, never a cent
+/// more.
+pub(super) fn units_share(whole: i64, total_units: u32, already: u32, units: u32) -> i64 {
     if total_units == 0 || units == 0 {
-        return Ok(Money::zero(whole.currency()));
+        return 0;
     }
-    let minor = whole.to_minor()?;
     let n = i64::from(total_units);
-    let base = minor.div_euclid(n);
-    let rem = minor.rem_euclid(n);
+    let base = whole.div_euclid(n);
+    let rem = whole.rem_euclid(n);
     let cumulative = |k: u32| -> i64 {
         let k = i64::from(k.min(total_units));
         k * base + k.min(rem)
     };
     let end = already.saturating_add(units);
-    Ok(Money::from_minor(
-        cumulative(end) - cumulative(already),
-        whole.currency(),
-    ))
+    cumulative(end) - cumulative(already)
 }
 
 /// Money of the returned units of one line before fees.
@@ -117,18 +141,20 @@ pub(super) fn units_value(
     units: u32,
     refund_shipping: bool,
 ) -> Result<UnitsValue, MoneyError> {
+    let currency = order.currency;
+    let money = |minor: i64| Money::from_minor(minor, currency);
     let item = line.unit_price.times(units)?;
-    let paid_share = units_share(paid.paid, line.quantity, already, units)?;
-    let tax = units_share(paid.tax, line.quantity, already, units)?;
+    let paid_share = money(units_share(paid.paid, line.quantity, already, units));
+    let tax = money(units_share(paid.tax, line.quantity, already, units));
     let discount = item.checked_sub(paid_share)?;
     let merchandise = match order.tax_mode {
         crate::domain::TaxMode::Included => paid_share,
         crate::domain::TaxMode::Excluded => paid_share.checked_add(tax)?,
     };
     let shipping = if refund_shipping {
-        units_share(paid.shipping, line.quantity, already, units)?
+        money(units_share(paid.shipping, line.quantity, already, units))
     } else {
-        Money::zero(order.currency)
+        Money::zero(currency)
     };
     Ok(UnitsValue {
         item,
@@ -219,38 +245,44 @@ impl Eval<'_> {
     /// no tender ever receives more than it captured minus what it already refunded. Returns the
     /// tender refunds and the part of `total` that could not be placed (capped).
     pub(super) fn tender_split(&self, total: Money) -> EvalResult<(Vec<TenderRefund>, Money)> {
+        let currency = self.currency();
         let payments = &self.facts.order.payments;
-        let refundable: Vec<Money> = payments
-            .iter()
-            .map(|p| {
-                if p.captured.currency() != self.currency() {
-                    return Err(MoneyError::CurrencyMismatch {
-                        op: "tender",
-                        left: p.captured.currency(),
-                        right: self.currency(),
-                    });
+        let mut refundable = Vec::with_capacity(payments.len());
+        for p in payments {
+            if p.captured.currency() != currency || p.refunded.currency() != currency {
+                return Err(MoneyError::CurrencyMismatch {
+                    op: "tender",
+                    left: p.captured.currency(),
+                    right: currency,
                 }
-                p.refundable()
-            })
-            .collect::<Result<_, _>>()?;
-        let available = Money::sum(self.currency(), refundable.iter().copied())?;
-        let placed = total.clamp_non_negative().try_min(available)?;
-        let capped = total.checked_sub(placed)?.clamp_non_negative();
-        if placed.is_zero() {
+                .into());
+            }
+            refundable.push(i128::from(p.refundable()?.to_minor()));
+        }
+        let available: i128 = refundable.iter().sum();
+        let wanted = i128::from(total.to_minor()).max(0);
+        let placed = wanted.min(available);
+        let to_money = |minor: i128| {
+            i64::try_from(minor)
+                .map(|m| Money::from_minor(m, currency))
+                .map_err(|_| MoneyError::Overflow("tender_split"))
+        };
+        let capped = to_money(wanted - placed)?;
+        if placed == 0 {
             return Ok((Vec::new(), capped));
         }
-        let weights: Vec<Decimal> = refundable.iter().map(Money::amount).collect();
-        let parts = placed.allocate(&weights)?;
-        let tenders = payments
-            .iter()
-            .zip(parts)
-            .filter(|(_, amount)| amount.is_positive())
-            .map(|(p, amount)| TenderRefund {
-                payment_id: Some(p.id.clone()),
-                tender: p.tender,
-                amount,
-            })
-            .collect();
+        let mut parts = Vec::with_capacity(payments.len());
+        allocate_minor(placed, &refundable, &mut parts)?;
+        let mut tenders = Vec::with_capacity(payments.len());
+        for (p, amount) in payments.iter().zip(parts) {
+            if amount > 0 {
+                tenders.push(TenderRefund {
+                    payment_id: Some(p.id.clone()),
+                    tender: p.tender,
+                    amount: to_money(amount)?,
+                });
+            }
+        }
         Ok((tenders, capped))
     }
 
@@ -358,11 +390,10 @@ impl Eval<'_> {
             b.trim().eq_ignore_ascii_case(order.email.trim())
                 || b.trim().eq_ignore_ascii_case(customer.email.trim())
         });
-        let address = order.shipping_address.normalized_key();
         let blocked_address = fraud
             .blocklisted_addresses
             .iter()
-            .any(|b| normalize_key(b) == address);
+            .any(|b| order.shipping_address.matches_key(b));
         if blocked_email || blocked_address {
             self.reason(
                 ReasonCode::Blocklisted,
@@ -476,18 +507,6 @@ impl Eval<'_> {
     }
 }
 
-pub(super) fn normalize_key(key: &str) -> String {
-    key.split('|')
-        .map(|part| {
-            part.split_whitespace()
-                .collect::<Vec<_>>()
-                .join(" ")
-                .to_uppercase()
-        })
-        .collect::<Vec<_>>()
-        .join("|")
-}
-
 /// The snake_case name of a return reason, as in the policy file.
 pub(super) fn reason_name(reason: ReturnReason) -> &'static str {
     match reason {
@@ -509,20 +528,12 @@ mod tests {
 
     #[test]
     fn unit_shares_add_up_to_the_whole() {
-        let whole = Money::from_minor(1001, Currency::CHF);
-        let parts: Vec<i64> = (0..3)
-            .map(|i| units_share(whole, 3, i, 1).unwrap().to_minor().unwrap())
-            .collect();
+        let whole = 1001;
+        let parts: Vec<i64> = (0..3).map(|i| units_share(whole, 3, i, 1)).collect();
         assert_eq!(parts, vec![334, 334, 333]);
-        assert_eq!(units_share(whole, 3, 0, 3).unwrap(), whole);
-        assert_eq!(
-            units_share(whole, 3, 1, 2).unwrap().to_minor().unwrap(),
-            667
-        );
+        assert_eq!(units_share(whole, 3, 0, 3), whole);
+        assert_eq!(units_share(whole, 3, 1, 2), 667);
         // Asking beyond the line never yields more than the whole.
-        assert_eq!(
-            units_share(whole, 3, 2, 5).unwrap().to_minor().unwrap(),
-            333
-        );
+        assert_eq!(units_share(whole, 3, 2, 5), 333);
     }
 }

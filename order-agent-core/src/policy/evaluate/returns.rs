@@ -7,7 +7,7 @@ use chrono::{DateTime, Days, NaiveDate, Utc};
 use rust_decimal::Decimal;
 
 use super::money::{paid_lines, reason_name, units_value, PaidLine};
-use super::{Eval, EvalError, EvalResult, Outcome, ReasonCode};
+use super::{Eval, EvalError, EvalResult, Outcome, ReasonCode, Tally};
 use crate::domain::{
     LineId, OrderLine, Receipt, ResolutionKind, ReturnLine, ReturnReason, ReturnRequest,
 };
@@ -259,10 +259,10 @@ impl<'a> Eval<'a> {
     }
 
     /// Checks a requested line's existence and quantity; returns the order line when usable.
-    fn checked_line(
+    fn checked_line<'r>(
         &mut self,
-        requested: &ReturnLine,
-        claimed: &mut BTreeMap<LineId, u32>,
+        requested: &'r ReturnLine,
+        claimed: &mut Tally<'r>,
     ) -> Option<&'a OrderLine> {
         let order: &'a crate::domain::Order = &self.facts.order;
         let id = &requested.line_id;
@@ -285,7 +285,7 @@ impl<'a> Eval<'a> {
             return None;
         }
         let already = self.facts.returned_quantities.get(id).copied().unwrap_or(0);
-        let claimed_now = claimed.entry(id.clone()).or_insert(0);
+        let claimed_now = claimed.entry(id);
         let remaining = line
             .quantity
             .saturating_sub(already)
@@ -343,7 +343,7 @@ impl<'a> Eval<'a> {
             self.force(Outcome::Deny);
             return Ok(());
         }
-        let mut claimed = BTreeMap::new();
+        let mut claimed = Tally::default();
         let mut accepted: Vec<(&ReturnLine, &OrderLine, Option<&ReturnRule>)> = Vec::new();
         let mut exchange_claims: BTreeMap<&str, u32> = BTreeMap::new();
         for requested in &request.lines {
@@ -487,7 +487,7 @@ impl<'a> Eval<'a> {
         let mut shipping_refunded = zero;
         // Units of each line priced earlier in this request, so that the same unit (and its
         // extra cent) is never counted twice when a line appears more than once.
-        let mut consumed: BTreeMap<&LineId, u32> = BTreeMap::new();
+        let mut consumed = Tally::default();
         for item in items {
             let line = item.line;
             let index = order
@@ -496,7 +496,7 @@ impl<'a> Eval<'a> {
                 .position(|l| l.id == line.id)
                 .ok_or(EvalError::Stop)?;
             let paid_line: &PaidLine = paid.get(index).ok_or(EvalError::Stop)?;
-            let earlier = consumed.entry(&line.id).or_insert(0);
+            let earlier = consumed.entry(&line.id);
             let already = self
                 .facts
                 .returned_quantities

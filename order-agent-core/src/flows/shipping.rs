@@ -71,18 +71,25 @@ pub struct ShipmentException {
 
 impl ShipmentException {
     /// A key that is the same for every duplicate report of this exception, so that it is
-    /// notified and ticketed once: `exception:{order}:{shipment or -}:{kind}`.
+    /// notified and ticketed once: `exception:{order}:{shipment or -}:{kind}`, followed by
+    /// `:{line,line...}` when lines are named (so that substitutions of two lines stay apart).
     pub fn dedup_key(&self) -> String {
         let kind = serde_json::to_value(self.kind)
             .ok()
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default();
-        format!(
+        let mut key = format!(
             "exception:{}:{}:{}",
             self.order_id,
             self.shipment_id.as_ref().map_or("-", ShipmentId::as_str),
             kind
-        )
+        );
+        if !self.line_ids.is_empty() {
+            let lines: Vec<&str> = self.line_ids.iter().map(LineId::as_str).collect();
+            key.push(':');
+            key.push_str(&lines.join(","));
+        }
+        key
     }
 }
 

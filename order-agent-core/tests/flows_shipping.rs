@@ -327,12 +327,10 @@ fn customs_hold_escalates_and_is_not_counted_as_silence() {
     assert!(out.exceptions[0].detail.contains("Basel"));
     assert_eq!(parcels(&out)[0].status, TrackingStatus::CustomsHold);
 
-    // Held for two weeks: late, still held, but not "lost" (no scans are expected while held).
+    // Held for two weeks: late, still held, but not "lost" (no scans are expected while held),
+    // and the hold is the one exception that explains the delay.
     let out = ask(&order, zurich(2026, 3, 18, 8, 0));
-    assert_eq!(
-        kinds(&out.exceptions),
-        vec![ExceptionKind::Delayed, ExceptionKind::CustomsHold]
-    );
+    assert_eq!(kinds(&out.exceptions), vec![ExceptionKind::CustomsHold]);
 }
 
 #[test]
@@ -432,19 +430,14 @@ fn exceptions_come_in_shipment_order_then_kind_order() {
     assert_eq!(
         keys(&found),
         vec![
-            "exception:o-1:s1:delayed",
             "exception:o-1:s1:damaged",
-            "exception:o-1:s2:delayed",
             "exception:o-1:s2:address_issue",
             "exception:o-1:-:split_shipment",
         ]
     );
     assert_eq!(detect_exceptions(&order, &policy(), now), found);
     let parcel = parcel_status(&order, &order.shipments[1], &policy(), now);
-    assert_eq!(
-        parcel.exceptions,
-        vec![ExceptionKind::Delayed, ExceptionKind::AddressIssue]
-    );
+    assert_eq!(parcel.exceptions, vec![ExceptionKind::AddressIssue]);
 }
 
 #[test]
@@ -827,8 +820,9 @@ fn a_heartbeat_ignores_delivered_parcels_and_reports_only_loss_and_delay() {
         TrackingStatus::CustomsHold,
         "Basel",
     ));
+    // The hold explains the delay and was reported when it happened; a tick adds nothing.
     let out = monitor(&tick, &held, &policy(), now);
-    assert_eq!(kinds(&out.exceptions), vec![ExceptionKind::Delayed]);
+    assert!(out.exceptions.is_empty());
 }
 
 #[test]

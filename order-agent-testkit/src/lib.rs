@@ -6,3 +6,4 @@ pub mod conformance;
 pub mod demo_shop;
 pub mod fakes;
 pub mod strategies;
+pub mod world;

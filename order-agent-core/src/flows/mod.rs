@@ -3,6 +3,7 @@
 //! ports, calls these, and executes what they return.
 
 pub mod events;
+pub mod identity;
 pub mod monitor;
 pub mod shipping;
 pub mod wismo;

@@ -394,6 +394,11 @@ impl<'a> ParcelView<'a> {
         .collect();
         found.sort_by_key(|e| e.kind);
         found.dedup_by_key(|e| e.kind);
+        // A parcel that is lost, held or returned is late too; one exception, the one that
+        // explains it, is what the customer and staff need (one notice, one ticket).
+        if found.iter().any(|e| e.kind != ExceptionKind::Delayed) {
+            found.retain(|e| e.kind != ExceptionKind::Delayed);
+        }
         found
     }
 

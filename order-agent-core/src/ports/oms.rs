@@ -9,7 +9,8 @@ use async_trait::async_trait;
 use super::error::PortResult;
 use crate::domain::{
     AddressChangeRequest, CancellationRequest, Channel, ContactPoint, Customer, CustomerId,
-    ItemModificationRequest, Order, OrderId, OrderNumber, ReturnAuthorisation,
+    ExchangeOffer, ItemModificationRequest, Order, OrderId, OrderNumber, ProductId,
+    ReturnAuthorisation,
 };
 
 /// Operation names used in [`PortError::operation`](super::PortError::operation) and by fault
@@ -33,6 +34,8 @@ pub mod ops {
     pub const MODIFY_ITEMS: &str = "oms.modify_items";
     /// [`Oms::record_return`](super::Oms::record_return).
     pub const RECORD_RETURN: &str = "oms.record_return";
+    /// [`Oms::exchange_offers`](super::Oms::exchange_offers).
+    pub const EXCHANGE_OFFERS: &str = "oms.exchange_offers";
 }
 
 /// The shop's order management system.
@@ -144,6 +147,16 @@ pub trait Oms: Send + Sync + Debug + 'static {
     /// - MUST return [`NotFound`](super::PortErrorKind::NotFound) for an unknown order and
     ///   [`InvalidInput`](super::PortErrorKind::InvalidInput) for a line the order does not have.
     async fn record_return(&self, authorisation: &ReturnAuthorisation) -> PortResult<String>;
+
+    /// The variants of `product` a customer may exchange into, with their current price and the
+    /// units available to promise.
+    ///
+    /// # Behavior
+    ///
+    /// - MUST return only variants of `product` (each `product_id` equals `product`), each once.
+    /// - MUST return an empty list for an unknown product, MUST NOT return an error for it.
+    /// - Prices MUST be in the shop's currency; availability MUST NOT be negative.
+    async fn exchange_offers(&self, product: &ProductId) -> PortResult<Vec<ExchangeOffer>>;
 }
 
 /// A shared OMS.

@@ -113,6 +113,13 @@ impl Oms for OmsFailingOnMissingOrder {
     async fn record_return(&self, authorisation: &ReturnAuthorisation) -> PortResult<String> {
         self.inner.record_return(authorisation).await
     }
+
+    async fn exchange_offers(
+        &self,
+        product: &order_agent_core::domain::ProductId,
+    ) -> PortResult<Vec<order_agent_core::domain::ExchangeOffer>> {
+        self.inner.exchange_offers(product).await
+    }
 }
 
 /// A carrier that lists tracking events newest first.

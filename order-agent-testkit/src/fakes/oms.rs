@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use order_agent_core::domain::{
     AddressChangeRequest, CancellationReason, CancellationRequest, Channel, ContactPoint, Customer,
     CustomerId, ExchangeOffer, ItemChange, ItemModificationRequest, Order, OrderId, OrderNumber,
-    OrderStatus, ReturnAuthorisation, ReturnId, VariantId,
+    OrderStatus, ProductId, ReturnAuthorisation, ReturnId, VariantId,
 };
 use order_agent_core::ports::oms::{normalize_order_number, ops};
 use order_agent_core::ports::{Oms, PortError, PortResult};
@@ -281,6 +281,19 @@ impl Oms for FakeOms {
                     *order = changed;
                 }
                 Ok(order.clone())
+            })
+            .await
+    }
+
+    async fn exchange_offers(&self, product: &ProductId) -> PortResult<Vec<ExchangeOffer>> {
+        self.instrumentation
+            .call(ops::EXCHANGE_OFFERS, json!({ "product": product }), |_| {
+                Ok(lock(&self.state)
+                    .variants
+                    .values()
+                    .filter(|v| &v.product_id == product)
+                    .cloned()
+                    .collect())
             })
             .await
     }

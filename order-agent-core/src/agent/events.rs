@@ -1,0 +1,347 @@
+//! The event stream: carrier and OMS events, warehouse receipts, scheduled checks.
+
+use crate::domain::{Order, OrderId, Priority, Receipt, ResolutionKind};
+use crate::flows::events::{Event, EventKind};
+use crate::flows::monitor::monitor;
+use crate::flows::shipping::ShipmentException;
+use crate::flows::wismo::kind_name;
+use crate::policy::{decide, Outcome, Request};
+use crate::ports::{IdempotencyStoreExt, PortError};
+use crate::replies::Reply;
+
+use super::execute::{Effects, RefundOutcome};
+use super::operations::reason_strings;
+use super::{ActionTaken, Agent, EventOutcome};
+
+impl Agent {
+    /// Handles one event from the stream.
+    ///
+    /// Events are deduplicated by `(source, id)` in the store's inbox: a redelivered event is
+    /// recognised and does nothing. The event is marked processed only after everything it caused
+    /// succeeded, so an event whose handling failed half-way is retried in full on redelivery;
+    /// every action it causes is keyed, so the retry does not repeat what already happened.
+    pub async fn handle_event(&self, event: &Event) -> EventOutcome {
+        match self
+            .ports
+            .store
+            .is_processed(&event.source, &event.id)
+            .await
+        {
+            Ok(true) => {
+                return EventOutcome {
+                    duplicate: true,
+                    ..EventOutcome::default()
+                }
+            }
+            Ok(false) => {}
+            Err(e) => {
+                return EventOutcome {
+                    errors: vec![e.to_string()],
+                    ..EventOutcome::default()
+                }
+            }
+        }
+        let mut effects = Effects::default();
+        let mut outcome = EventOutcome::default();
+        let result = match &event.kind {
+            EventKind::ReturnReceived { receipt } => {
+                self.receipt(receipt, &mut effects, &mut outcome).await
+            }
+            EventKind::Heartbeat => Ok(()),
+            _ => match event.order_id() {
+                Some(order_id) => {
+                    self.monitor_order(order_id, event, &mut effects, &mut outcome)
+                        .await
+                }
+                None => Ok(()),
+            },
+        };
+        if let Err(e) = result {
+            effects.fail(&e);
+        }
+        if effects.errors.is_empty() {
+            if let Err(e) = self
+                .ports
+                .store
+                .mark_processed(&event.source, &event.id)
+                .await
+            {
+                effects.fail(&e);
+            }
+        }
+        outcome.actions = effects.actions;
+        outcome.errors = effects.errors;
+        outcome
+    }
+
+    /// Re-checks one order for silent parcels and delays. The host calls this on a schedule
+    /// (say hourly) for every open order, since a lost parcel sends no event.
+    pub async fn check_order(&self, order_id: &OrderId) -> EventOutcome {
+        let now = self.ports.clock.now();
+        let event = Event {
+            id: format!("check:{order_id}:{}", now.timestamp()),
+            source: "scheduler".to_owned(),
+            at: now,
+            kind: EventKind::Heartbeat,
+        };
+        let mut effects = Effects::default();
+        let mut outcome = EventOutcome::default();
+        if let Err(e) = self
+            .monitor_order(order_id, &event, &mut effects, &mut outcome)
+            .await
+        {
+            effects.fail(&e);
+        }
+        outcome.actions = effects.actions;
+        outcome.errors = effects.errors;
+        outcome
+    }
+
+    async fn monitor_order(
+        &self,
+        order_id: &OrderId,
+        event: &Event,
+        effects: &mut Effects,
+        outcome: &mut EventOutcome,
+    ) -> Result<(), PortError> {
+        let Some(order) = self.ports.oms.order(order_id).await? else {
+            outcome.reasons.push(format!("unknown_order:{order_id}"));
+            return Ok(());
+        };
+        let customer = self.ports.oms.customer(&order.customer_id).await?;
+        let now = self.ports.clock.now();
+        let result = monitor(event, &order, &self.policy, now);
+        for (exception, notice) in &result.notices {
+            self.handle_exception(
+                &result.updated_order,
+                customer.as_ref(),
+                exception,
+                notice,
+                effects,
+            )
+            .await;
+            outcome.reasons.push(format!(
+                "{}:{}",
+                kind_name(exception.kind),
+                exception.order_id
+            ));
+        }
+        outcome.exceptions = result.exceptions;
+        Ok(())
+    }
+
+    /// One exception: a ticket (unless informational) and a notice to the customer, each once
+    /// per exception however often it is reported.
+    async fn handle_exception(
+        &self,
+        order: &Order,
+        customer: Option<&crate::domain::Customer>,
+        exception: &ShipmentException,
+        notice: &Reply,
+        effects: &mut Effects,
+    ) {
+        let key = exception.dedup_key();
+        if exception.kind.needs_ticket() {
+            let priority = match exception.kind {
+                crate::flows::shipping::ExceptionKind::Lost
+                | crate::flows::shipping::ExceptionKind::ReturnedToSender
+                | crate::flows::shipping::ExceptionKind::Damaged => Priority::High,
+                _ => Priority::Normal,
+            };
+            let escalation = self.escalation(
+                Some(order),
+                priority,
+                format!(
+                    "Shipping exception on order {}: {}",
+                    order.number,
+                    kind_name(exception.kind).replace('_', " ")
+                ),
+                format!(
+                    "{}\n\nThe customer was notified proactively.",
+                    exception.detail
+                ),
+                None,
+                &[kind_name(exception.kind).to_owned()],
+            );
+            self.ticket(&format!("ticket:{key}"), escalation, effects)
+                .await;
+        }
+        self.notify_once(customer, order, notice, &format!("notice:{key}"), effects)
+            .await;
+    }
+
+    /// A warehouse receipt: refund, restock by grade, confirm; or an approval ticket.
+    async fn receipt(
+        &self,
+        receipt: &Receipt,
+        effects: &mut Effects,
+        outcome: &mut EventOutcome,
+    ) -> Result<(), PortError> {
+        let Some(authorisation) = self
+            .ports
+            .store
+            .return_authorisation(&receipt.return_id)
+            .await?
+        else {
+            let escalation = self.escalation(
+                None,
+                Priority::High,
+                format!("Unknown return {} received", receipt.return_id),
+                format!(
+                    "The warehouse received return {} at {}, which the agent never authorised.",
+                    receipt.return_id, receipt.location
+                ),
+                None,
+                &["unknown_return".to_owned()],
+            );
+            self.ticket(
+                &format!("ticket:unknown-return:{}", receipt.return_id),
+                escalation,
+                effects,
+            )
+            .await;
+            outcome.reasons.push("unknown_return".to_owned());
+            return Ok(());
+        };
+        let order_id = &authorisation.request.order_id;
+        let Some(order) = self.ports.oms.order(order_id).await? else {
+            outcome.reasons.push(format!("unknown_order:{order_id}"));
+            return Ok(());
+        };
+        let Some(customer) = self.ports.oms.customer(&order.customer_id).await? else {
+            outcome
+                .reasons
+                .push(format!("unknown_customer:{}", order.customer_id));
+            return Ok(());
+        };
+        let facts = self
+            .facts(&order, &customer, Some(&authorisation.id))
+            .await?;
+        let now = self.ports.clock.now();
+        let request = Request::Receipt {
+            authorised: authorisation.request.clone(),
+            receipt: receipt.clone(),
+        };
+        // The first decision on this receipt is the one that counts: a replay (after a crash, or
+        // a redelivery under a new event id) carries out the same decision again, idempotently,
+        // instead of deciding afresh on facts its own refunds have changed.
+        let key = format!(
+            "decision:receipt:{}:{}",
+            authorisation.id,
+            receipt_fingerprint(receipt)
+        );
+        let fresh = decide(&request, &facts, &self.policy, now);
+        let decision = self.ports.store.remember(&key, fresh.clone(), now).await?;
+        if decision == fresh {
+            self.log_decision(format!("return:{}", authorisation.id), &decision, effects)
+                .await;
+        } else {
+            outcome.reasons.push("replayed_decision".to_owned());
+        }
+        outcome.reasons.extend(reason_strings(&decision));
+
+        // Graded (or inspection-free) lines are booked in whatever happens to the money.
+        self.restock(
+            &authorisation.id,
+            &order,
+            &decision,
+            &receipt.location,
+            effects,
+        )
+        .await;
+        let refund = decision.refund.clone();
+        let prefix = format!("refund:{}", authorisation.id);
+        let notice_key = format!("notice:receipt:{}", authorisation.id);
+        match decision.outcome {
+            Outcome::Approve => {
+                let Some(refund) = refund.filter(|r| r.total.is_positive()) else {
+                    outcome.decision = Some(decision);
+                    return Ok(());
+                };
+                let mut done = true;
+                if refund.resolution == ResolutionKind::StoreCredit {
+                    self.request_store_credit(
+                        &order,
+                        &decision,
+                        &format!("ticket:store-credit:{}", authorisation.id),
+                        effects,
+                    )
+                    .await;
+                } else {
+                    let result = self
+                        .refund_tenders(&order, &refund.tenders, &prefix, None, effects)
+                        .await;
+                    if result == RefundOutcome::Failed {
+                        self.refund_failed_ticket(&order, &decision, effects).await;
+                        done = false;
+                    }
+                }
+                if done {
+                    let reply = Reply::RefundIssued {
+                        order_number: order.number.clone(),
+                        amount: refund.total,
+                        tenders: refund.tenders.iter().map(|t| t.tender).collect(),
+                    };
+                    self.notify_once(Some(&customer), &order, &reply, &notice_key, effects)
+                        .await;
+                }
+            }
+            Outcome::NeedsHuman | Outcome::Deny => {
+                let escalation = self.escalation(
+                    Some(&order),
+                    Priority::High,
+                    format!(
+                        "Return {} on order {} needs approval",
+                        authorisation.id, order.number
+                    ),
+                    format!(
+                        "Return {} arrived at {}. The refund waits for a person.",
+                        authorisation.id, receipt.location
+                    ),
+                    Some(&decision),
+                    &[],
+                );
+                let ticket = self
+                    .ticket(
+                        &format!("ticket:approval:{}", authorisation.id),
+                        escalation,
+                        effects,
+                    )
+                    .await;
+                if let Some(refund) = refund.filter(|r| r.total.is_positive()) {
+                    // Intents held for approval: when staff approve, the same keys are used, so
+                    // nothing can be refunded twice.
+                    self.refund_tenders(&order, &refund.tenders, &prefix, Some(ticket), effects)
+                        .await;
+                }
+                let reply = Reply::ReturnReceived {
+                    order_number: order.number.clone(),
+                    awaiting_inspection: true,
+                };
+                self.notify_once(Some(&customer), &order, &reply, &notice_key, effects)
+                    .await;
+            }
+        }
+        if !effects
+            .actions
+            .iter()
+            .any(|a| matches!(a, ActionTaken::TicketOpened { .. }))
+            && decision.outcome != Outcome::Approve
+        {
+            outcome.reasons.push("approval_ticket_missing".to_owned());
+        }
+        outcome.decision = Some(decision);
+        Ok(())
+    }
+}
+
+/// The received lines of a receipt, as a stable key part.
+fn receipt_fingerprint(receipt: &Receipt) -> String {
+    let mut parts: Vec<String> = receipt
+        .lines
+        .iter()
+        .map(|l| format!("{}x{}", l.line_id, l.quantity))
+        .collect();
+    parts.sort();
+    parts.join("+")
+}

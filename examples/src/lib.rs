@@ -14,6 +14,11 @@ use order_agent_testkit::builders::{address, hours_after, ReceiptBuilder, Return
 use order_agent_testkit::demo_shop::{self, DemoShop};
 use serde::Serialize;
 
+/// The repository README's code blocks, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
 /// The sample policy of the Swiss demo shop, as shipped in `examples/policies/swiss-shop.toml`.
 pub const SWISS_SHOP_POLICY: &str = include_str!("../policies/swiss-shop.toml");
 

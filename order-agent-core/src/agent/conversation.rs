@@ -41,6 +41,34 @@ struct Pending {
     /// Messages not understood in a row.
     #[serde(default)]
     unclear: u32,
+    /// The order the conversation is about, once one was named or answered about: a follow-up
+    /// ("I want to return the sweater") refers to it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    focus: Option<OrderNumber>,
+}
+
+impl Pending {
+    /// Done with the current request: forget everything but the order in focus.
+    fn finish(&mut self) {
+        *self = Pending {
+            focus: self.focus.take(),
+            ..Pending::default()
+        };
+    }
+}
+
+/// The order a reply is about, if one.
+fn reply_order(reply: &Reply) -> Option<&OrderNumber> {
+    match reply {
+        Reply::OrderStatus { order_number, .. }
+        | Reply::AskReturnDetails { order_number, .. }
+        | Reply::ReturnAuthorised { order_number, .. }
+        | Reply::ReturnDenied { order_number, .. }
+        | Reply::RefundStatus { order_number, .. }
+        | Reply::OrderCancelled { order_number, .. }
+        | Reply::ChangeDenied { order_number, .. } => Some(order_number),
+        _ => None,
+    }
 }
 
 /// Intents that reveal or change order data, and so need a verified requester.
@@ -163,7 +191,10 @@ impl Agent {
             .await;
 
         ctx.state.updated_at = now;
-        ctx.state.pending_question = if ctx.pending.intent.is_some() || ctx.pending.unclear > 0 {
+        ctx.state.pending_question = if ctx.pending.intent.is_some()
+            || ctx.pending.unclear > 0
+            || ctx.pending.focus.is_some()
+        {
             Some(PendingQuestion {
                 kind: "continue".to_owned(),
                 context: serde_json::to_value(&ctx.pending).unwrap_or_default(),
@@ -225,7 +256,7 @@ impl Agent {
             if ctx.pending.unclear < 2 {
                 return (None, Reply::Clarify, None);
             }
-            ctx.pending = Pending::default();
+            ctx.pending.finish();
             let reply = self
                 .hand_over(ctx, HandoverTopic::NotUnderstood, text, None, effects)
                 .await;
@@ -241,12 +272,12 @@ impl Agent {
                 } else {
                     HandoverTopic::CustomerRequest
                 };
-                ctx.pending = Pending::default();
+                ctx.pending.finish();
                 let reply = self.hand_over(ctx, topic, text, None, effects).await;
                 return (Some(intent), reply, None);
             }
             Intent::PolicyQuestion => {
-                ctx.pending = Pending::default();
+                ctx.pending.finish();
                 let fee = self
                     .policy
                     .fees
@@ -265,10 +296,11 @@ impl Agent {
 
         // Gather identity details over the conversation.
         if ctx.pending.intent != Some(intent) {
-            let keep = std::mem::take(&mut ctx.pending.claim);
+            let claim = std::mem::take(&mut ctx.pending.claim);
             ctx.pending = Pending {
                 intent: Some(intent),
-                claim: keep,
+                claim,
+                focus: ctx.pending.focus.take(),
                 ..Pending::default()
             };
         }
@@ -307,7 +339,11 @@ impl Agent {
             }
         };
         let (customer, orders) = verified;
-        let named = claim.order_numbers.first().cloned();
+        let named = claim
+            .order_numbers
+            .last()
+            .cloned()
+            .or_else(|| ctx.pending.focus.clone());
         let result = match intent {
             Intent::Wismo => self.answer_wismo(ctx, &orders, named).await,
             Intent::Return | Intent::Exchange | Intent::RefundRequest => {
@@ -336,11 +372,14 @@ impl Agent {
                 if let Some(decision) = &handled.decision {
                     ctx.reasons.extend(reason_strings(decision));
                 }
+                if let Some(number) = reply_order(&handled.reply) {
+                    ctx.pending.focus = Some(number.clone());
+                }
                 if !matches!(
                     handled.reply,
                     Reply::AskWhichOrder { .. } | Reply::AskReturnDetails { .. }
                 ) {
-                    ctx.pending = Pending::default();
+                    ctx.pending.finish();
                 }
                 (Some(intent), handled.reply, handled.decision)
             }

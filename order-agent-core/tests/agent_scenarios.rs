@@ -439,3 +439,159 @@ async fn gibberish_is_clarified_once_then_handed_over() {
     );
     assert_eq!(world.helpdesk.tickets().len(), 1);
 }
+
+const JONAS: &str = "jonas.meier@example.ch 3011";
+
+async fn verified_jonas(agent: &Agent, sender: &str) {
+    let turn = agent
+        .handle_message(
+            Channel::WebChat,
+            sender,
+            &format!("Where is my order #1014? {JONAS}"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(turn.reply, Reply::OrderStatus { .. }), "{turn:#?}");
+}
+
+fn new_address(line1: &str) -> order_agent_core::domain::Address {
+    order_agent_core::domain::Address {
+        name: "Jonas Meier".into(),
+        line1: line1.into(),
+        line2: None,
+        postcode: "3012".into(),
+        city: "Bern".into(),
+        region: None,
+        country: "CH".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_verified_customer_changes_the_address_before_fulfilment() {
+    use order_agent_core::domain::AddressChangeRequest;
+    use order_agent_core::policy::Request;
+    let (world, agent) = setup();
+    let request = Request::AddressChange(AddressChangeRequest {
+        order_id: OrderId::new("ds-1014"),
+        new_address: new_address("Länggassstrasse 20"),
+    });
+    // Not verified yet: nothing happens.
+    let turn = agent
+        .handle_request(Channel::WebChat, "chat-20", &request)
+        .await
+        .unwrap();
+    assert!(
+        matches!(turn.reply, Reply::AskVerification { .. }),
+        "{turn:#?}"
+    );
+    verified_jonas(&agent, "chat-20").await;
+    let turn = agent
+        .handle_request(Channel::WebChat, "chat-20", &request)
+        .await
+        .unwrap();
+    assert!(
+        matches!(turn.reply, Reply::AddressChanged { .. }),
+        "{turn:#?}"
+    );
+    let order = world.oms.order_snapshot(&OrderId::new("ds-1014")).unwrap();
+    assert_eq!(order.shipping_address.line1, "Länggassstrasse 20");
+}
+
+#[tokio::test]
+async fn an_undeliverable_address_is_refused_with_the_reason() {
+    use order_agent_core::domain::AddressChangeRequest;
+    use order_agent_core::policy::Request;
+    use order_agent_core::ports::AddressValidation;
+    let world = World::demo();
+    let address = new_address("Nowhere 0");
+    let carrier = order_agent_testkit::fakes::FakeCarrier::new().with_address_verdict(
+        address.clone(),
+        AddressValidation::Invalid {
+            reason: "street unknown".into(),
+        },
+    );
+    let mut ports = world.ports();
+    ports.carrier = std::sync::Arc::new(carrier);
+    let agent = Agent::new(ports, World::demo_policy().unwrap(), World::demo_config()).unwrap();
+    verified_jonas(&agent, "chat-21").await;
+    let turn = agent
+        .handle_request(
+            Channel::WebChat,
+            "chat-21",
+            &Request::AddressChange(AddressChangeRequest {
+                order_id: OrderId::new("ds-1014"),
+                new_address: address,
+            }),
+        )
+        .await
+        .unwrap();
+    let Reply::ChangeDenied { reasons, .. } = &turn.reply else {
+        panic!("{turn:#?}")
+    };
+    assert_eq!(reasons, &vec![ReasonCode::AddressUndeliverable]);
+    let order = world.oms.order_snapshot(&OrderId::new("ds-1014")).unwrap();
+    assert_eq!(order.shipping_address.line1, "Marktgasse 12");
+}
+
+#[tokio::test]
+async fn a_size_swap_and_a_reduction_are_applied_and_the_removed_unit_refunded() {
+    use order_agent_core::domain::{ItemChange, ItemModificationRequest, VariantId};
+    use order_agent_core::policy::Request;
+    let (world, agent) = setup();
+    verified_jonas(&agent, "chat-22").await;
+    let request = Request::ItemModification(ItemModificationRequest {
+        order_id: OrderId::new("ds-1014"),
+        changes: vec![
+            ItemChange::SwapVariant {
+                line_id: LineId::new("l1"),
+                variant_id: VariantId::new("v-merino-sweater-m"),
+            },
+            ItemChange::ReduceQuantity {
+                line_id: LineId::new("l2"),
+                quantity: 2,
+            },
+        ],
+    });
+    let turn = agent
+        .handle_request(Channel::WebChat, "chat-22", &request)
+        .await
+        .unwrap();
+    assert!(
+        matches!(turn.reply, Reply::ItemsModified { .. }),
+        "{turn:#?}"
+    );
+    assert_eq!(refunds(&world), 1);
+    assert_eq!(
+        world.payments.all_refunds()[0].amount.to_string(),
+        "CHF 39.90"
+    );
+    // The same request again: the limit of one modification per order... or the policy's own.
+    let again = agent
+        .handle_request(Channel::WebChat, "chat-22", &request)
+        .await
+        .unwrap();
+    assert_eq!(refunds(&world), 1, "{again:#?}");
+}
+
+#[tokio::test]
+async fn nobody_changes_an_order_of_somebody_else() {
+    use order_agent_core::domain::AddressChangeRequest;
+    use order_agent_core::policy::Request;
+    let (world, agent) = setup();
+    verified_jonas(&agent, "chat-23").await;
+    // ds-1012 belongs to Giulia.
+    let turn = agent
+        .handle_request(
+            Channel::WebChat,
+            "chat-23",
+            &Request::AddressChange(AddressChangeRequest {
+                order_id: OrderId::new("ds-1012"),
+                new_address: new_address("Länggassstrasse 20"),
+            }),
+        )
+        .await
+        .unwrap();
+    assert_eq!(turn.reply, Reply::NotVerified);
+    let order = world.oms.order_snapshot(&OrderId::new("ds-1012")).unwrap();
+    assert_ne!(order.shipping_address.line1, "Länggassstrasse 20");
+}

@@ -16,6 +16,7 @@ mod conversation;
 mod events;
 mod execute;
 mod operations;
+mod requests;
 
 use std::sync::Arc;
 

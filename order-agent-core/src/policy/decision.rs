@@ -168,6 +168,8 @@ pub enum ReasonCode {
     CountryChange,
     /// The swapped variant has another price.
     PriceDifference,
+    /// The carrier cannot deliver to the new address.
+    AddressUndeliverable,
     // engine
     /// The engine could not evaluate a rule; failing closed.
     RuleError,

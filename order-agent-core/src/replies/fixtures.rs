@@ -124,7 +124,7 @@ pub(super) fn return_denied() -> Reply {
 }
 
 /// Every reason code, in declaration order.
-pub(super) const ALL_REASONS: [ReasonCode; 47] = {
+pub(super) const ALL_REASONS: [ReasonCode; 48] = {
     use ReasonCode as R;
     [
         R::WithinWindow,
@@ -173,6 +173,7 @@ pub(super) const ALL_REASONS: [ReasonCode; 47] = {
         R::ModificationLimitReached,
         R::CountryChange,
         R::PriceDifference,
+        R::AddressUndeliverable,
         R::RuleError,
     ]
 };
@@ -228,6 +229,7 @@ fn every_reason_is_listed(code: ReasonCode) {
         | R::ModificationLimitReached
         | R::CountryChange
         | R::PriceDifference
+        | R::AddressUndeliverable
         | R::RuleError => {}
     }
 }

@@ -192,8 +192,10 @@ impl Cx {
             .collect();
         let url = one_line(&url);
         let lower = url.to_ascii_lowercase();
-        let plausible = (lower.starts_with("https://") || lower.starts_with("http://"))
-            && url.len() > "https://".len()
+        let after_scheme = lower
+            .strip_prefix("https://")
+            .or_else(|| lower.strip_prefix("http://"));
+        let plausible = after_scheme.is_some_and(|rest| !rest.is_empty())
             && url.chars().count() <= MAX_URL_CHARS;
         plausible.then_some(url)
     }
@@ -287,7 +289,9 @@ impl Cx {
             })
         };
         ParcelView {
-            carrier: carrier_name(&parcel.carrier, self.locale),
+            carrier: Some(carrier_name(&parcel.carrier, self.locale))
+                .filter(|c| !c.is_empty())
+                .unwrap_or_else(|| self.lang.unknown_carrier().to_owned()),
             tracking_number: parcel
                 .tracking_number
                 .as_ref()
@@ -386,6 +390,7 @@ pub(super) enum CustomerReason {
     ModificationLimitReached,
     CountryChange,
     PriceDifference,
+    AddressUndeliverable,
 }
 
 impl CustomerReason {
@@ -416,6 +421,7 @@ impl CustomerReason {
             R::ModificationLimitReached => Some(C::ModificationLimitReached),
             R::CountryChange => Some(C::CountryChange),
             R::PriceDifference => Some(C::PriceDifference),
+            R::AddressUndeliverable => Some(C::AddressUndeliverable),
             // Informational: they explain an approval or an amount, not a refusal.
             R::WithinWindow
             | R::SeasonalExtension

@@ -321,7 +321,7 @@ fn every_customer_facing_reason_has_its_own_sentence() {
                 );
             }
         }
-        assert_eq!(told, 20, "{locale:?}");
+        assert_eq!(told, 21, "{locale:?}");
     }
     // Repeated codes are told once.
     let twice = Reply::ReturnDenied {
@@ -794,6 +794,10 @@ fn odd_inputs_still_render() {
     }
     let body = render(&replies[0], Locale::En, Channel::Email, TZ).body;
     assert!(body.contains(&format!("{}…", "x".repeat(119))), "{body}");
+    assert!(
+        body.contains("Your parcel: unknown carrier, tracking number"),
+        "{body}"
+    );
     let body = render(&replies[2], Locale::De, Channel::Sms, TZ).body;
     assert!(
         body.contains("innerhalb von 1 Tag nach Erhalt") && body.contains("kostenlos"),

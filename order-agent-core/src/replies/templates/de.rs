@@ -650,6 +650,7 @@ impl Templates for German {
             C::ModificationLimitReached => "Die Bestellung wurde bereits so oft wie möglich online geändert.",
             C::CountryChange => "Die Lieferadresse kann nicht in ein anderes Land geändert werden.",
             C::PriceDifference => "Der neue Artikel hat einen anderen Preis, daher ist die Änderung online nicht möglich.",
+            C::AddressUndeliverable => "Die Post kann an diese Adresse nicht zustellen. Bitte prüfen Sie sie und senden Sie sie erneut.",
         }
     }
 
@@ -681,6 +682,10 @@ impl Templates for German {
             Tender::GiftCard => "auf Ihre Geschenkkarte",
             Tender::StoreCredit => "auf Ihr Kundenguthaben",
         }
+    }
+
+    fn unknown_carrier(&self) -> &'static str {
+        "unbekannter Paketdienst"
     }
 
     fn original_payment_method(&self) -> &'static str {

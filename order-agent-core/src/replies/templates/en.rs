@@ -619,6 +619,7 @@ impl Templates for English {
             C::ModificationLimitReached => "The order has already been changed as often as possible online.",
             C::CountryChange => "The delivery address cannot be changed to another country.",
             C::PriceDifference => "The new item has a different price, so the change cannot be made online.",
+            C::AddressUndeliverable => "The carrier cannot deliver to this address. Please check it and send it again.",
         }
     }
 
@@ -650,6 +651,10 @@ impl Templates for English {
             Tender::GiftCard => "to your gift card",
             Tender::StoreCredit => "to your store credit balance",
         }
+    }
+
+    fn unknown_carrier(&self) -> &'static str {
+        "unknown carrier"
     }
 
     fn original_payment_method(&self) -> &'static str {

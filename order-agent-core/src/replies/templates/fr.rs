@@ -663,6 +663,7 @@ impl Templates for French {
             C::ModificationLimitReached => "La commande a déjà été modifiée autant de fois que possible en ligne.",
             C::CountryChange => "L'adresse de livraison ne peut pas être changée pour un autre pays.",
             C::PriceDifference => "Le nouvel article a un prix différent ; la modification n'est donc pas possible en ligne.",
+            C::AddressUndeliverable => "Le transporteur ne peut pas livrer à cette adresse. Merci de la vérifier et de nous la renvoyer.",
         }
     }
 
@@ -694,6 +695,10 @@ impl Templates for French {
             Tender::GiftCard => "sur votre carte cadeau",
             Tender::StoreCredit => "sur votre avoir client",
         }
+    }
+
+    fn unknown_carrier(&self) -> &'static str {
+        "transporteur inconnu"
     }
 
     fn original_payment_method(&self) -> &'static str {

@@ -647,6 +647,7 @@ impl Templates for Italian {
             C::ModificationLimitReached => "L'ordine è già stato modificato online il numero massimo di volte.",
             C::CountryChange => "L'indirizzo di consegna non può essere cambiato in un altro paese.",
             C::PriceDifference => "Il nuovo articolo ha un prezzo diverso, quindi la modifica non è possibile online.",
+            C::AddressUndeliverable => "Il corriere non può consegnare a questo indirizzo. La preghiamo di verificarlo e di inviarcelo di nuovo.",
         }
     }
 
@@ -678,6 +679,10 @@ impl Templates for Italian {
             Tender::GiftCard => "sulla sua carta regalo",
             Tender::StoreCredit => "sul suo credito cliente",
         }
+    }
+
+    fn unknown_carrier(&self) -> &'static str {
+        "corriere sconosciuto"
     }
 
     fn original_payment_method(&self) -> &'static str {

@@ -28,6 +28,8 @@ pub(super) trait Templates: Sync {
     fn reason(&self, reason: CustomerReason) -> &'static str;
     /// A tracking status, sentence case.
     fn tracking_status(&self, status: TrackingStatus) -> &'static str;
+    /// Stands in for a carrier whose name is blank.
+    fn unknown_carrier(&self) -> &'static str;
     /// Where refunded money goes, with its preposition (`to your card`).
     fn tender(&self, tender: Tender) -> &'static str;
     /// Where refunded money goes when the tenders are not known.

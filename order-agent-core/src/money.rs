@@ -21,6 +21,7 @@ use std::str::FromStr;
 
 use rust_decimal::Decimal;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use smallvec::SmallVec;
 
 /// Why a money operation was refused.
 ///
@@ -353,7 +354,7 @@ impl Money {
             })
             .collect();
         let total = i128::from(self.minor);
-        let mut shares = Vec::with_capacity(ints.len());
+        let mut shares = MinorUnits::new();
         allocate_minor(total, &ints, &mut shares)?;
         shares
             .into_iter()
@@ -365,6 +366,9 @@ impl Money {
     }
 }
 
+/// Amounts in minor units, inline for the usual handful of order lines.
+pub(crate) type MinorUnits = SmallVec<[i128; 16]>;
+
 /// Largest-remainder allocation in integers: splits `total` minor units into `shares` (cleared
 /// first) in proportion to the non-negative integer `weights`; all-zero weights split evenly. The
 /// shares add up to `total` exactly, each is within one unit of its exact share, and ties go to
@@ -372,7 +376,7 @@ impl Money {
 pub(crate) fn allocate_minor(
     total: i128,
     weights: &[i128],
-    shares: &mut Vec<i128>,
+    shares: &mut MinorUnits,
 ) -> Result<(), MoneyError> {
     shares.clear();
     if weights.is_empty() {
@@ -405,31 +409,21 @@ pub(crate) fn allocate_minor(
         }
     };
     // (remainder, index) pairs, on the stack for the usual handful of lines.
-    const ON_STACK: usize = 32;
-    let mut stack = [(0i128, 0usize); ON_STACK];
-    let mut heap = Vec::new();
+    let mut remainders: SmallVec<[(i128, u32); 16]> = SmallVec::with_capacity(weights.len());
     let mut assigned: i128 = 0;
     for (i, w) in weights.iter().enumerate() {
         let (share, remainder) = divmod(*w)?;
         shares.push(share);
         assigned += share;
-        match stack.get_mut(i) {
-            Some(slot) if weights.len() <= ON_STACK => *slot = (remainder, i),
-            _ => heap.push((remainder, i)),
-        }
+        remainders.push((remainder, u32::try_from(i).unwrap_or(u32::MAX)));
     }
     // Fewer leftover units than weights: one each to the largest remainders, the earlier weight
     // first on a tie.
     let leftover = usize::try_from(magnitude - assigned).unwrap_or(usize::MAX);
     if leftover > 0 {
-        let order: &mut [(i128, usize)] = if weights.len() <= ON_STACK {
-            stack.get_mut(..weights.len()).unwrap_or_default()
-        } else {
-            &mut heap
-        };
-        order.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, i) in order.iter().take(leftover) {
-            if let Some(share) = shares.get_mut(*i) {
+        remainders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+        for (_, i) in remainders.iter().take(leftover) {
+            if let Some(share) = usize::try_from(*i).ok().and_then(|i| shares.get_mut(i)) {
                 *share += 1;
             }
         }
@@ -440,15 +434,35 @@ pub(crate) fn allocate_minor(
     Ok(())
 }
 
+impl Money {
+    /// Writes the plain amount (`-1234.50`), from the integer minor units directly: decisions
+    /// print amounts in every reason, so this stays off the decimal formatter.
+    fn write_amount(&self, out: &mut impl fmt::Write) -> fmt::Result {
+        let scale = self.currency.minor_units();
+        let magnitude = self.minor.unsigned_abs();
+        if self.minor < 0 {
+            out.write_char('-')?;
+        }
+        if scale == 0 {
+            return write!(out, "{magnitude}");
+        }
+        let unit = 10u64.pow(scale);
+        let width = usize::try_from(scale).unwrap_or(0);
+        write!(out, "{}.{:0width$}", magnitude / unit, magnitude % unit)
+    }
+}
+
 impl fmt::Debug for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.currency, self.amount())
+        write!(f, "{} ", self.currency)?;
+        self.write_amount(f)
     }
 }
 
 impl fmt::Display for Money {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} {}", self.currency, self.amount())
+        write!(f, "{} ", self.currency)?;
+        self.write_amount(f)
     }
 }
 
@@ -461,8 +475,11 @@ struct MoneyRepr {
 
 impl Serialize for Money {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut amount = String::with_capacity(16);
+        self.write_amount(&mut amount)
+            .map_err(|_| serde::ser::Error::custom("amount formatting failed"))?;
         MoneyRepr {
-            amount: self.amount().to_string(),
+            amount,
             currency: self.currency,
         }
         .serialize(s)
@@ -555,6 +572,27 @@ mod tests {
     }
 
     #[test]
+    fn display_matches_the_decimal_amount() {
+        for (minor, currency) in [
+            (0, Currency::CHF),
+            (5, Currency::CHF),
+            (-5, Currency::CHF),
+            (123_456, Currency::CHF),
+            (-100, Currency::JPY),
+            (1_234, Currency::KWD),
+            (7, Currency::from_code("CLF").unwrap()),
+            (i64::MIN, Currency::CHF),
+            (i64::MAX, Currency::EUR),
+        ] {
+            let money = Money::from_minor(minor, currency);
+            assert_eq!(
+                money.to_string(),
+                format!("{} {}", currency, money.amount())
+            );
+        }
+    }
+
+    #[test]
     fn zero_is_never_negative() {
         let zero = chf("0.00").negate();
         assert_eq!(zero.to_string(), "CHF 0.00");
@@ -621,7 +659,7 @@ mod tests {
             weights in proptest::collection::vec(0u64..1_000_000_000_000, 1..90),
         ) {
             let ws: Vec<i128> = weights.iter().map(|w| i128::from(*w)).collect();
-            let mut shares = Vec::new();
+            let mut shares = MinorUnits::new();
             allocate_minor(i128::from(total), &ws, &mut shares).unwrap();
             // Reference: exact shares floored, then one unit each to the largest remainders,
             // earlier index first on ties, by a plain sort.
@@ -639,7 +677,7 @@ mod tests {
             if total < 0 {
                 expected.iter_mut().for_each(|x| *x = -*x);
             }
-            prop_assert_eq!(shares, expected);
+            prop_assert_eq!(shares.to_vec(), expected);
         }
 
         #[test]

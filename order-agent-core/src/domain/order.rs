@@ -95,9 +95,10 @@ impl Address {
         else {
             return false;
         };
-        same_words(&self.line1, line1)
-            && same_words(&self.postcode, postcode)
+        // Cheapest and most discriminating first.
+        same_words(&self.postcode, postcode)
             && same_words(&self.country, country)
+            && same_words(&self.line1, line1)
     }
 }
 

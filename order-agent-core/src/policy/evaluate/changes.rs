@@ -98,7 +98,7 @@ impl Eval<'_> {
         self.force(Outcome::Approve);
 
         let order = &self.facts.order;
-        let paid = paid_lines(order)?;
+        let paid = paid_lines(order, true)?;
         let mut lines = Vec::with_capacity(order.lines.len());
         for (line, paid_line) in order.lines.iter().zip(&paid) {
             let already = self
@@ -241,7 +241,7 @@ impl Eval<'_> {
             self.force(Outcome::Deny);
             return Ok(());
         }
-        let paid = paid_lines(order)?;
+        let paid = paid_lines(order, false)?;
         let mut refund_lines = Vec::new();
         // Quantities after the reductions earlier in this request: a second reduction of the same
         // line continues from there instead of refunding the same units again.

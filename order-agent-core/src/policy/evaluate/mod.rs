@@ -84,7 +84,7 @@ type EvalResult<T = ()> = Result<T, EvalError>;
 /// Units counted per line within one request. A request names a handful of lines, so a vector
 /// scanned linearly beats a map (no allocation per entry, no cloned ids).
 #[derive(Debug, Default)]
-struct Tally<'a>(Vec<(&'a LineId, u32)>);
+struct Tally<'a>(smallvec::SmallVec<[(&'a LineId, u32); 8]>);
 
 impl<'a> Tally<'a> {
     fn entry(&mut self, id: &'a LineId) -> &mut u32 {

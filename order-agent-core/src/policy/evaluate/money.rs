@@ -6,7 +6,7 @@ use rust_decimal::Decimal;
 
 use super::{Eval, EvalResult, Outcome, ReasonCode};
 use crate::domain::{Order, OrderLine, ResolutionKind, ReturnReason, Tender};
-use crate::money::{allocate_minor, Currency, Money, MoneyError};
+use crate::money::{allocate_minor, Currency, MinorUnits, Money, MoneyError};
 use crate::policy::decision::{RefundBreakdown, RefundLine, TenderRefund};
 
 /// What the customer paid for a whole order line, with the order-level amounts allocated to it,
@@ -21,10 +21,14 @@ pub(super) struct PaidLine {
     pub shipping: i64,
 }
 
+/// Per-line paid amounts, inline for the usual handful of lines.
+pub(super) type PaidLines = smallvec::SmallVec<[PaidLine; 16]>;
+
 /// Allocates the order discount, tax and shipping to the lines by largest remainder, so that each
 /// sums exactly to the order's figure. Works in integer minor units: this runs for every decision
-/// that moves money.
-pub(super) fn paid_lines(order: &Order) -> Result<Vec<PaidLine>, MoneyError> {
+/// that moves money. Shipping is allocated only `with_shipping` (zero otherwise): most returns
+/// do not refund it.
+pub(super) fn paid_lines(order: &Order, with_shipping: bool) -> Result<PaidLines, MoneyError> {
     let overflow = || MoneyError::Overflow("paid_lines");
     let minor = |m: Money| -> Result<i128, MoneyError> {
         if m.currency() != order.currency {
@@ -37,7 +41,7 @@ pub(super) fn paid_lines(order: &Order) -> Result<Vec<PaidLine>, MoneyError> {
         Ok(i128::from(m.to_minor()))
     };
     let n = order.lines.len();
-    let mut after = Vec::with_capacity(n);
+    let mut after = MinorUnits::with_capacity(n);
     for line in &order.lines {
         let gross = minor(line.unit_price)?
             .checked_mul(i128::from(line.quantity))
@@ -53,8 +57,8 @@ pub(super) fn paid_lines(order: &Order) -> Result<Vec<PaidLine>, MoneyError> {
         Some(d) => minor(d)?.clamp(0, merchandise),
         None => 0,
     };
-    let mut scratch = Vec::with_capacity(n);
-    let mut paid = Vec::with_capacity(n);
+    let mut scratch = MinorUnits::with_capacity(n);
+    let mut paid = MinorUnits::with_capacity(n);
     allocate_or_zero(discount, &after, &mut scratch)?;
     paid.extend(after.iter().zip(&scratch).map(|(a, d)| a - d));
     // Tax weights: paid × rate, with every rate brought to one scale so the weights are integers.
@@ -64,7 +68,7 @@ pub(super) fn paid_lines(order: &Order) -> Result<Vec<PaidLine>, MoneyError> {
         .map(|l| l.tax_rate.scale())
         .max()
         .unwrap_or(0);
-    let mut weights = Vec::with_capacity(n);
+    let mut weights = MinorUnits::with_capacity(n);
     for (p, line) in paid.iter().zip(&order.lines) {
         let mut rate = line.tax_rate;
         rate.rescale(scale);
@@ -73,9 +77,14 @@ pub(super) fn paid_lines(order: &Order) -> Result<Vec<PaidLine>, MoneyError> {
         }
         weights.push(p.checked_mul(rate.mantissa()).ok_or_else(overflow)?);
     }
-    let mut taxes = Vec::with_capacity(n);
+    let mut taxes = MinorUnits::with_capacity(n);
     allocate_or_zero(minor(order.tax_total)?.max(0), &weights, &mut taxes)?;
-    allocate_or_zero(minor(order.shipping)?.max(0), &paid, &mut scratch)?;
+    let shipping = if with_shipping {
+        minor(order.shipping)?.max(0)
+    } else {
+        0
+    };
+    allocate_or_zero(shipping, &paid, &mut scratch)?;
     let narrow = |v: i128| i64::try_from(v).map_err(|_| overflow());
     paid.iter()
         .zip(&taxes)
@@ -93,7 +102,7 @@ pub(super) fn paid_lines(order: &Order) -> Result<Vec<PaidLine>, MoneyError> {
 fn allocate_or_zero(
     amount: i128,
     weights: &[i128],
-    shares: &mut Vec<i128>,
+    shares: &mut MinorUnits,
 ) -> Result<(), MoneyError> {
     if weights.is_empty() || amount == 0 {
         shares.clear();
@@ -247,7 +256,7 @@ impl Eval<'_> {
     pub(super) fn tender_split(&self, total: Money) -> EvalResult<(Vec<TenderRefund>, Money)> {
         let currency = self.currency();
         let payments = &self.facts.order.payments;
-        let mut refundable = Vec::with_capacity(payments.len());
+        let mut refundable = MinorUnits::with_capacity(payments.len());
         for p in payments {
             if p.captured.currency() != currency || p.refunded.currency() != currency {
                 return Err(MoneyError::CurrencyMismatch {
@@ -271,7 +280,7 @@ impl Eval<'_> {
         if placed == 0 {
             return Ok((Vec::new(), capped));
         }
-        let mut parts = Vec::with_capacity(payments.len());
+        let mut parts = MinorUnits::with_capacity(payments.len());
         allocate_minor(placed, &refundable, &mut parts)?;
         let mut tenders = Vec::with_capacity(payments.len());
         for (p, amount) in payments.iter().zip(parts) {

@@ -344,7 +344,8 @@ impl<'a> Eval<'a> {
             return Ok(());
         }
         let mut claimed = Tally::default();
-        let mut accepted: Vec<(&ReturnLine, &OrderLine, Option<&ReturnRule>)> = Vec::new();
+        let mut accepted: smallvec::SmallVec<[(&ReturnLine, &OrderLine, Option<&ReturnRule>); 8]> =
+            smallvec::SmallVec::new();
         let mut exchange_claims: BTreeMap<&str, u32> = BTreeMap::new();
         for requested in &request.lines {
             let Some(line) = self.checked_line(requested, &mut claimed) else {
@@ -390,7 +391,7 @@ impl<'a> Eval<'a> {
         if accepted.is_empty() {
             return Ok(());
         }
-        let items: Vec<ReturnedItem<'_>> = accepted
+        let items: smallvec::SmallVec<[ReturnedItem<'_>; 8]> = accepted
             .iter()
             .map(|(requested, line, rule)| ReturnedItem {
                 line,
@@ -475,10 +476,17 @@ impl<'a> Eval<'a> {
     /// Computes the money of a return (or of a receipt) and applies fraud and limit checks.
     fn money_for(&mut self, resolution: ResolutionKind, items: &[ReturnedItem<'_>]) -> EvalResult {
         let order = &self.facts.order;
-        let paid = paid_lines(order)?;
+        let refunds_shipping = items.iter().any(|i| {
+            self.policy
+                .fees
+                .refund_original_shipping_for
+                .contains(&i.reason)
+        });
+        let paid = paid_lines(order, refunds_shipping)?;
         let currency = self.policy.currency;
         let zero = Money::zero(currency);
-        let reasons: Vec<ReturnReason> = items.iter().map(|i| i.reason).collect();
+        let reasons: smallvec::SmallVec<[ReturnReason; 8]> =
+            items.iter().map(|i| i.reason).collect();
         let fees_apply =
             resolution == ResolutionKind::Refund || self.policy.fees.fees_on_exchange_and_credit;
         let mut lines = Vec::with_capacity(items.len());

@@ -345,7 +345,7 @@ impl Agent {
             .cloned()
             .or_else(|| ctx.pending.focus.clone());
         let result = match intent {
-            Intent::Wismo => self.answer_wismo(ctx, &orders, named).await,
+            Intent::Wismo => self.answer_wismo(ctx, &orders, named, effects).await,
             Intent::Return | Intent::Exchange | Intent::RefundRequest => {
                 self.answer_return(ctx, intent, &customer, &orders, named, effects)
                     .await
@@ -414,6 +414,8 @@ impl Agent {
                             Some(order) => orders.push(order),
                             None => {
                                 ctx.reasons.push("identity:order_not_owned".to_owned());
+                                // Forget the number, or every later message would fail on it.
+                                ctx.pending.claim = IdentityClaim::default();
                                 return Ok(Err(Reply::NotVerified));
                             }
                         }
@@ -651,6 +653,7 @@ impl Agent {
         ctx: &mut Ctx,
         orders: &[Order],
         named: Option<OrderNumber>,
+        effects: &mut Effects,
     ) -> Result<Handled, PortError> {
         let now = self.ports.clock.now();
         // Fresh tracking for every parcel of the orders that could be meant, all at once.
@@ -698,7 +701,7 @@ impl Agent {
         );
         ctx.reasons.extend(outcome.reasons.iter().cloned());
         if outcome.escalate {
-            let mut effects = Effects::default();
+            let before = effects.errors.len();
             let order = orders
                 .iter()
                 .find(|o| Some(&o.id) == outcome.order_id.as_ref());
@@ -720,10 +723,10 @@ impl Agent {
                 &outcome.reasons,
             );
             for key in keys.iter().take(1) {
-                self.ticket(&format!("ticket:{key}"), escalation.clone(), &mut effects)
+                self.ticket(&format!("ticket:{key}"), escalation.clone(), effects)
                     .await;
             }
-            if let Some(e) = effects.errors.first() {
+            if let Some(e) = effects.errors.get(before) {
                 ctx.reasons.push(format!("ticket_failed:{e}"));
             }
             ctx.reasons.push("escalated".to_owned());
@@ -1007,12 +1010,17 @@ fn pick_variant(
         })
         .filter(|w| !w.is_empty() && w != "size" && w != "grösse" && w != "taille" && w != "taglia")
         .collect();
+    // Only words that tell a variant apart count: "sweater" or "navy" name every variant.
+    let current_id = format!("{}-{}", current.variant_id, current.sku).to_lowercase();
+    let shared: Vec<&str> = current_id.split(|c: char| !c.is_alphanumeric()).collect();
     let matching: Vec<&&crate::domain::ExchangeOffer> = candidates
         .iter()
         .filter(|o| {
             let id = format!("{}-{}", o.variant_id, o.sku).to_lowercase();
             let parts: Vec<&str> = id.split(|c: char| !c.is_alphanumeric()).collect();
-            words.iter().any(|w| parts.contains(&w.as_str()))
+            words
+                .iter()
+                .any(|w| parts.contains(&w.as_str()) && !shared.contains(&w.as_str()))
         })
         .collect();
     match matching.as_slice() {

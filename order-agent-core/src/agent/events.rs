@@ -205,13 +205,15 @@ impl Agent {
         };
         let order_id = &authorisation.request.order_id;
         let Some(order) = self.ports.oms.order(order_id).await? else {
-            outcome.reasons.push(format!("unknown_order:{order_id}"));
+            let reason = format!("unknown_order:{order_id}");
+            self.unpriced_receipt(receipt, &reason, effects).await;
+            outcome.reasons.push(reason);
             return Ok(());
         };
         let Some(customer) = self.ports.oms.customer(&order.customer_id).await? else {
-            outcome
-                .reasons
-                .push(format!("unknown_customer:{}", order.customer_id));
+            let reason = format!("unknown_customer:{}", order.customer_id);
+            self.unpriced_receipt(receipt, &reason, effects).await;
+            outcome.reasons.push(reason);
             return Ok(());
         };
         let facts = self
@@ -332,6 +334,31 @@ impl Agent {
         }
         outcome.decision = Some(decision);
         Ok(())
+    }
+
+    /// A receipt of a known return that cannot be priced because the OMS no longer knows its
+    /// order or customer: staff take it, or the returned items would never be refunded.
+    async fn unpriced_receipt(&self, receipt: &Receipt, reason: &str, effects: &mut Effects) {
+        let escalation = self.escalation(
+            None,
+            Priority::High,
+            format!(
+                "Return {} received but cannot be refunded",
+                receipt.return_id
+            ),
+            format!(
+                "The warehouse received return {} at {}, but the agent cannot price it ({reason}).",
+                receipt.return_id, receipt.location
+            ),
+            None,
+            &[reason.to_owned()],
+        );
+        self.ticket(
+            &format!("ticket:unpriced-return:{}", receipt.return_id),
+            escalation,
+            effects,
+        )
+        .await;
     }
 }
 

@@ -4,11 +4,11 @@
 use std::collections::BTreeMap;
 
 use crate::domain::{
-    CancellationReason, CancellationRequest, Customer, ExchangeOffer, LineId, Order, Priority,
-    ResolutionKind, ReturnAuthorisation, ReturnId, ReturnRequest,
+    CancellationReason, CancellationRequest, Customer, ExchangeOffer, LineId, Order, OrderStatus,
+    Priority, ResolutionKind, ReturnAuthorisation, ReturnId, ReturnRequest,
 };
 use crate::policy::{decide, Decision, Facts, Outcome, ReasonCode, Request};
-use crate::ports::PortError;
+use crate::ports::{PortError, PortErrorKind};
 use crate::replies::{ChangeKind, HandoverTopic, Reply};
 
 use super::execute::{code_name, store_credit, Effects, RefundOutcome};
@@ -178,6 +178,10 @@ impl Agent {
                     effects.fail(&e);
                 }
                 let label = self.return_label(&authorisation, order, effects).await;
+                if label.is_none() {
+                    self.label_failed_ticket(order, &authorisation, effects)
+                        .await;
+                }
                 let inspection_required = decision.has_reason(ReasonCode::InspectionRequired);
                 let refund = decision.refund.as_ref();
                 Reply::ReturnAuthorised {
@@ -186,8 +190,11 @@ impl Agent {
                     label_url: label.map(|l| l.label_url),
                     items: titles(Outcome::Approve),
                     resolution: request.resolution,
+                    // Before inspection the amount depends on the grade: nothing is promised.
                     refund_estimate: refund
-                        .filter(|_| request.resolution != ResolutionKind::Exchange)
+                        .filter(|_| {
+                            request.resolution != ResolutionKind::Exchange && !inspection_required
+                        })
                         .map(|r| r.total),
                     return_shipping_fee: refund
                         .map(|r| r.return_shipping_fee)
@@ -260,7 +267,24 @@ impl Agent {
         let reply = match decision.outcome {
             Outcome::Approve => {
                 // The OMS refuses once the order has shipped: it is the last word on that race.
-                self.ports.oms.cancel_order(&request).await?;
+                if let Err(e) = self.ports.oms.cancel_order(&request).await {
+                    // A timeout may hide a cancellation that went through: look before giving up,
+                    // since the customer, asking again, would be told it is already cancelled and
+                    // nothing else would refund them.
+                    if !matches!(
+                        e.kind(),
+                        PortErrorKind::Timeout | PortErrorKind::Unavailable
+                    ) {
+                        return Err(e);
+                    }
+                    let cancelled = matches!(
+                        self.ports.oms.order(&order.id).await,
+                        Ok(Some(o)) if o.status == OrderStatus::Cancelled
+                    );
+                    if !cancelled {
+                        return Err(e);
+                    }
+                }
                 effects.actions.push(ActionTaken::OrderCancelled {
                     order_id: order.id.clone(),
                 });
@@ -330,6 +354,39 @@ impl Agent {
         );
         self.ticket(
             &format!("ticket:refund-failed:{}", order.id),
+            escalation,
+            effects,
+        )
+        .await;
+    }
+
+    /// A ticket asking staff to send the return label the agent could not create, since the
+    /// customer was told it would follow.
+    async fn label_failed_ticket(
+        &self,
+        order: &Order,
+        authorisation: &ReturnAuthorisation,
+        effects: &mut Effects,
+    ) {
+        let escalation = self.escalation(
+            Some(order),
+            Priority::Normal,
+            format!(
+                "Send the return label for return {} on order {}",
+                authorisation.id, order.number
+            ),
+            format!(
+                "Return {} on order {} is authorised, but its label could not be created; the \
+                 customer was told it will follow separately. Errors: {}",
+                authorisation.id,
+                order.number,
+                effects.errors.join("; ")
+            ),
+            None,
+            &["label_failed".to_owned()],
+        );
+        self.ticket(
+            &format!("ticket:label:{}", authorisation.id),
             escalation,
             effects,
         )

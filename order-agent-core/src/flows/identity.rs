@@ -92,7 +92,8 @@ pub enum Verification {
         /// How many factors matched so far.
         matched: usize,
     },
-    /// Something did not match, or nothing was found. Deliberately says no more.
+    /// Something did not match, or nothing was found for the details given. Deliberately says no
+    /// more.
     Failed,
 }
 
@@ -107,7 +108,9 @@ pub fn verify(
     orders: &[Order],
 ) -> Verification {
     let Some(customer) = customer else {
-        return if claim.gives_details() || !claim.order_numbers.is_empty() {
+        // An order number alone proves nothing and must not reveal whether the order exists:
+        // it is asked for details like any other, and fails only once details are given.
+        return if claim.gives_details() {
             Verification::Failed
         } else {
             Verification::NeedMore { matched: 0 }

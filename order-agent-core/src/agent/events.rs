@@ -253,7 +253,9 @@ impl Agent {
         .await;
         let refund = decision.refund.clone();
         let prefix = format!("refund:{}", authorisation.id);
-        let notice_key = format!("notice:receipt:{}", authorisation.id);
+        // One confirmation per kind: "we received it" (awaiting a grade or an approval), then
+        // "your money is on its way".
+        let notice_key = |kind: &str| format!("notice:receipt:{}:{kind}", authorisation.id);
         match decision.outcome {
             Outcome::Approve => {
                 let Some(refund) = refund.filter(|r| r.total.is_positive()) else {
@@ -279,38 +281,79 @@ impl Agent {
                     }
                 }
                 if done {
-                    let reply = Reply::RefundIssued {
-                        order_number: order.number.clone(),
-                        amount: refund.total,
-                        tenders: refund.tenders.iter().map(|t| t.tender).collect(),
+                    let reply = if refund.resolution == ResolutionKind::StoreCredit {
+                        // Staff issue the credit; until then, the customer hears the parcel arrived.
+                        Reply::ReturnReceived {
+                            order_number: order.number.clone(),
+                            awaiting_inspection: false,
+                        }
+                    } else {
+                        Reply::RefundIssued {
+                            order_number: order.number.clone(),
+                            amount: refund.total,
+                            tenders: refund.tenders.iter().map(|t| t.tender).collect(),
+                        }
                     };
-                    self.notify_once(Some(&customer), &order, &reply, &notice_key, effects)
-                        .await;
-                }
-            }
-            Outcome::NeedsHuman | Outcome::Deny => {
-                let escalation = self.escalation(
-                    Some(&order),
-                    Priority::High,
-                    format!(
-                        "Return {} on order {} needs approval",
-                        authorisation.id, order.number
-                    ),
-                    format!(
-                        "Return {} arrived at {}. The refund waits for a person.",
-                        authorisation.id, receipt.location
-                    ),
-                    Some(&decision),
-                    &[],
-                );
-                let ticket = self
-                    .ticket(
-                        &format!("ticket:approval:{}", authorisation.id),
-                        escalation,
+                    self.notify_once(
+                        Some(&customer),
+                        &order,
+                        &reply,
+                        &notice_key("settled"),
                         effects,
                     )
                     .await;
-                if let Some(refund) = refund.filter(|r| r.total.is_positive()) {
+                }
+            }
+            Outcome::NeedsHuman | Outcome::Deny => {
+                // Items waiting for a grade have no final amount yet: staff grade them, and the
+                // graded receipt decides the money. Anything else waits for an approval.
+                let awaiting_grade = decision.lines.iter().any(|l| {
+                    l.outcome == Outcome::NeedsHuman
+                        && l.grade.is_none()
+                        && decision.reasons.iter().any(|r| {
+                            r.code == crate::policy::ReasonCode::InspectionRequired
+                                && r.line_id.as_ref() == Some(&l.line_id)
+                        })
+                });
+                let (key, subject, summary) = if awaiting_grade {
+                    (
+                        format!("ticket:grade:{}", authorisation.id),
+                        format!(
+                            "Return {} on order {} needs an inspection grade",
+                            authorisation.id, order.number
+                        ),
+                        format!(
+                            "Return {} arrived at {}. Please inspect and grade it; the refund \
+                             follows the grade.",
+                            authorisation.id, receipt.location
+                        ),
+                    )
+                } else {
+                    (
+                        format!("ticket:approval:{}", authorisation.id),
+                        format!(
+                            "Return {} on order {} needs approval",
+                            authorisation.id, order.number
+                        ),
+                        format!(
+                            "Return {} arrived at {}. The refund waits for a person.",
+                            authorisation.id, receipt.location
+                        ),
+                    )
+                };
+                let escalation = self.escalation(
+                    Some(&order),
+                    Priority::High,
+                    subject,
+                    summary,
+                    Some(&decision),
+                    &[],
+                );
+                let ticket = self.ticket(&key, escalation, effects).await;
+                if let Some(refund) = refund
+                    .filter(|r| r.total.is_positive())
+                    .filter(|_| !awaiting_grade)
+                {
                     // Intents held for approval: when staff approve, the same keys are used, so
                     // nothing can be refunded twice.
                     self.refund_tenders(&order, &refund.tenders, &prefix, Some(ticket), effects)
@@ -320,8 +363,14 @@ impl Agent {
                     order_number: order.number.clone(),
                     awaiting_inspection: true,
                 };
-                self.notify_once(Some(&customer), &order, &reply, &notice_key, effects)
-                    .await;
+                self.notify_once(
+                    Some(&customer),
+                    &order,
+                    &reply,
+                    &notice_key("received"),
+                    effects,
+                )
+                .await;
             }
         }
         if !effects
@@ -362,13 +411,22 @@ impl Agent {
     }
 }
 
-/// The received lines of a receipt, as a stable key part.
+/// A receipt as a stable key part: its lines with their grades, and when it was received. A
+/// replay of the same receipt has the same fingerprint; staff grading a scanned-in return, or a
+/// second parcel of the same return, is a new receipt.
 fn receipt_fingerprint(receipt: &Receipt) -> String {
     let mut parts: Vec<String> = receipt
         .lines
         .iter()
-        .map(|l| format!("{}x{}", l.line_id, l.quantity))
+        .map(|l| {
+            let grade = l
+                .grade
+                .and_then(|g| serde_json::to_value(g).ok())
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| "ungraded".to_owned());
+            format!("{}x{}:{grade}", l.line_id, l.quantity)
+        })
         .collect();
     parts.sort();
-    parts.join("+")
+    format!("{}@{}", parts.join("+"), receipt.received_at.timestamp())
 }

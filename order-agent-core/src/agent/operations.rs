@@ -268,6 +268,17 @@ impl Agent {
             Outcome::Approve => {
                 // The OMS refuses once the order has shipped: it is the last word on that race.
                 if let Err(e) = self.ports.oms.cancel_order(&request).await {
+                    if e.kind() == PortErrorKind::Rejected {
+                        // The warehouse was quicker: the order shipped after we looked.
+                        return Ok(Handled {
+                            reply: Reply::ChangeDenied {
+                                order_number: order.number.clone(),
+                                change: ChangeKind::Cancel,
+                                reasons: vec![ReasonCode::AlreadyFulfilled],
+                            },
+                            decision: Some(decision),
+                        });
+                    }
                     // A timeout may hide a cancellation that went through: look before giving up,
                     // since the customer, asking again, would be told it is already cancelled and
                     // nothing else would refund them.

@@ -5,7 +5,9 @@
 //! arrives from a contact point on file (an email address, a WhatsApp or SMS number) counts as the
 //! matching factor of that kind. Any factor that is given but does not match fails the attempt, and
 //! every failure looks the same from outside ([`Verification::Failed`]), so an attacker learns
-//! nothing from which detail was wrong.
+//! nothing from which detail was wrong. Nothing is checked at all until two kinds of detail are
+//! on the table, so that a single detail (an email address, say) can never be tested for whether
+//! it belongs to an order.
 
 use serde::{Deserialize, Serialize};
 
@@ -107,14 +109,30 @@ pub fn verify(
     customer: Option<&Customer>,
     orders: &[Order],
 ) -> Verification {
+    // Nothing is checked, and so nothing is revealed, until two kinds of detail are on the
+    // table: otherwise "wrong email" versus "send more" would tell whether an email belongs to
+    // an order.
+    let mut offered: Vec<Factor> = Vec::new();
+    if !claim.emails.is_empty() {
+        offered.push(Factor::Email);
+    }
+    if !claim.postcodes.is_empty() {
+        offered.push(Factor::Postcode);
+    }
+    if !claim.phones.is_empty() {
+        offered.push(Factor::Phone);
+    }
+    let sender_factor = customer.and_then(|c| sender_factor(claim, c));
+    if let Some(factor) = sender_factor {
+        offered.push(factor);
+    }
+    offered.sort();
+    offered.dedup();
+    if offered.len() < FACTORS_REQUIRED {
+        return Verification::NeedMore { matched: 0 };
+    }
     let Some(customer) = customer else {
-        // An order number alone proves nothing and must not reveal whether the order exists:
-        // it is asked for details like any other, and fails only once details are given.
-        return if claim.gives_details() {
-            Verification::Failed
-        } else {
-            Verification::NeedMore { matched: 0 }
-        };
+        return Verification::Failed;
     };
     // A named order must exist among the orders given and belong to this customer.
     let named: Vec<&Order> = claim
@@ -170,20 +188,7 @@ pub fn verify(
         }
         factors.push(Factor::Phone);
     }
-    if let Some((channel, address)) = &claim.sender {
-        let on_file = customer
-            .contact_points
-            .iter()
-            .any(|c| c.channel == *channel && same_contact(*channel, &c.address, address));
-        match channel {
-            Channel::Email if on_file || same_email(address, &customer.email) => {
-                factors.push(Factor::Email)
-            }
-            Channel::Whatsapp | Channel::Sms if on_file => factors.push(Factor::Phone),
-            // A web-chat session, or an unknown sender, proves nothing (and is no mismatch).
-            _ => {}
-        }
-    }
+    factors.extend(sender_factor);
     factors.sort();
     factors.dedup();
     if factors.len() >= FACTORS_REQUIRED {
@@ -196,6 +201,21 @@ pub fn verify(
         Verification::NeedMore {
             matched: factors.len(),
         }
+    }
+}
+
+/// The factor the message's origin proves: a sending email address or phone number on file.
+/// A web-chat session, or a sender not on file, proves nothing (and is no mismatch).
+fn sender_factor(claim: &IdentityClaim, customer: &Customer) -> Option<Factor> {
+    let (channel, address) = claim.sender.as_ref()?;
+    let on_file = customer
+        .contact_points
+        .iter()
+        .any(|c| c.channel == *channel && same_contact(*channel, &c.address, address));
+    match channel {
+        Channel::Email if on_file || same_email(address, &customer.email) => Some(Factor::Email),
+        Channel::Whatsapp | Channel::Sms if on_file => Some(Factor::Phone),
+        _ => None,
     }
 }
 

@@ -1796,3 +1796,90 @@ async fn after_a_refund_on_receipt_the_refund_status_lists_it() {
         turn.reasons
     );
 }
+
+#[tokio::test]
+async fn staff_approve_a_held_refund_and_it_is_paid_once() {
+    use order_agent_core::agent::Approval;
+    let (world, agent) = setup();
+    let return_id = authorised_by_staff(
+        &world,
+        "ret-staff-1010b",
+        "ds-1010",
+        "l1",
+        ReturnReason::ChangedMind,
+        ResolutionKind::Refund,
+    )
+    .await;
+    let held = agent
+        .handle_event(&receipt_event(
+            &world,
+            "wh-big-2",
+            &return_id,
+            &[("l1", 1, None)],
+            false,
+        ))
+        .await;
+    assert!(held.errors.is_empty(), "{held:#?}");
+    let ticket = only_ticket(&world);
+    let order = OrderId::new("ds-1010");
+    let approved = agent
+        .resolve_held_refunds(&order, Some(&ticket.id), Approval::Approve)
+        .await;
+    assert!(approved.errors.is_empty(), "{approved:#?}");
+    assert_eq!(refund_count(&world), 1);
+    assert_eq!(world.payments.all_refunds()[0].amount, chf(32110));
+    let intents = world.store.refund_intents();
+    assert_eq!(intents[0].state, RefundIntentState::Succeeded);
+    // Approved twice (a double click, a second colleague): still one refund.
+    let again = agent
+        .resolve_held_refunds(&order, Some(&ticket.id), Approval::Approve)
+        .await;
+    assert!(
+        again.reasons.iter().any(|r| r == "nothing_held"),
+        "{again:#?}"
+    );
+    assert_eq!(refund_count(&world), 1);
+    // The customer heard about the receipt, then about the refund.
+    assert_eq!(
+        world.messaging.delivered_to("nina.frei@example.ch").len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn staff_decline_a_held_refund_and_no_money_moves() {
+    use order_agent_core::agent::Approval;
+    let (world, agent) = setup();
+    let return_id = authorised_by_staff(
+        &world,
+        "ret-staff-1010c",
+        "ds-1010",
+        "l1",
+        ReturnReason::ChangedMind,
+        ResolutionKind::Refund,
+    )
+    .await;
+    agent
+        .handle_event(&receipt_event(
+            &world,
+            "wh-big-3",
+            &return_id,
+            &[("l1", 1, None)],
+            false,
+        ))
+        .await;
+    let order = OrderId::new("ds-1010");
+    let declined = agent
+        .resolve_held_refunds(&order, None, Approval::Decline)
+        .await;
+    assert!(declined.errors.is_empty(), "{declined:#?}");
+    assert_eq!(
+        world.store.refund_intents()[0].state,
+        RefundIntentState::Failed
+    );
+    // A late approval cannot revive it.
+    agent
+        .resolve_held_refunds(&order, None, Approval::Approve)
+        .await;
+    assert_eq!(refund_count(&world), 0);
+}

@@ -12,6 +12,7 @@
 //! the processor is called, tickets and restocks are keyed, and customer notices are recorded once
 //! sent. Messages are at-least-once: a crash between sending and recording can repeat one.
 
+mod approvals;
 mod conversation;
 mod events;
 mod execute;
@@ -19,6 +20,8 @@ mod operations;
 mod requests;
 
 use std::sync::Arc;
+
+pub use approvals::Approval;
 
 use serde::{Deserialize, Serialize};
 

@@ -595,3 +595,82 @@ async fn nobody_changes_an_order_of_somebody_else() {
     let order = world.oms.order_snapshot(&OrderId::new("ds-1012")).unwrap();
     assert_ne!(order.shipping_address.line1, "Länggassstrasse 20");
 }
+
+#[tokio::test]
+async fn a_lock_lapses_an_hour_after_the_last_failure() {
+    let (world, agent) = setup();
+    for sender in ["lock-1", "lock-2", "lock-3"] {
+        agent
+            .handle_message(
+                Channel::WebChat,
+                sender,
+                "Where is my order #1001? anna.mueller@example.ch 1234",
+            )
+            .await
+            .unwrap();
+    }
+    let locked = agent
+        .handle_message(
+            Channel::WebChat,
+            "lock-4",
+            &format!("Where is my order #1001? {ANNA}"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(locked.reply, Reply::VerificationLocked);
+    world.clock.advance(Duration::minutes(61));
+    let open = agent
+        .handle_message(
+            Channel::WebChat,
+            "lock-4",
+            &format!("Where is my order #1001? {ANNA}"),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(open.reply, Reply::OrderStatus { .. }), "{open:#?}");
+}
+
+#[tokio::test]
+async fn two_concurrent_returns_of_the_same_item_authorise_it_once() {
+    use order_agent_core::domain::{ResolutionKind, ReturnLine, ReturnReason, ReturnRequest};
+    use order_agent_core::policy::Request;
+    let (world, agent) = setup();
+    for sender in ["twin-1", "twin-2"] {
+        let turn = agent
+            .handle_message(
+                Channel::WebChat,
+                sender,
+                &format!("Where is my order #1001? {ANNA}"),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(turn.reply, Reply::OrderStatus { .. }));
+    }
+    let request = Request::Return(ReturnRequest {
+        order_id: OrderId::new("ds-1001"),
+        resolution: ResolutionKind::Refund,
+        lines: vec![ReturnLine {
+            line_id: LineId::new("l1"),
+            quantity: 1,
+            reason: ReturnReason::DoesNotFit,
+            exchange_for: None,
+        }],
+    });
+    let (a, b) = tokio::join!(
+        agent.handle_request(Channel::WebChat, "twin-1", &request),
+        agent.handle_request(Channel::WebChat, "twin-2", &request),
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    let authorised = [&a, &b]
+        .iter()
+        .filter(|t| matches!(t.reply, Reply::ReturnAuthorised { .. }))
+        .count();
+    assert_eq!(authorised, 1, "{a:#?}\n{b:#?}");
+    let stored = world
+        .store
+        .return_authorisations_of_order(&OrderId::new("ds-1001"))
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 1);
+    assert_eq!(world.carrier.labels().len(), 1);
+}

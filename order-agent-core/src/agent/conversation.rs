@@ -23,6 +23,9 @@ use super::{Agent, AgentError, Turn};
 /// How long a verified conversation stays verified without activity.
 const VERIFIED_FOR_HOURS: i64 = 24;
 
+/// How long failed identity checks count against a sender or an order number after the last one.
+pub(super) const LOCKOUT_HOURS: i64 = 1;
+
 /// What the agent keeps in the conversation's pending question while it waits for an answer.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Pending {
@@ -426,8 +429,10 @@ impl Agent {
             }
             ctx.state.verified_customer = None;
         }
-        let attempts = ctx.state.attempts.get("verification").copied().unwrap_or(0);
-        let order_attempts = self.order_attempts(claim).await?;
+        let order_key = order_attempts_key(claim);
+        let sender_key = sender_attempts_key(&ctx.key);
+        let attempts = self.failures(Some(&sender_key)).await?;
+        let order_attempts = self.failures(order_key.as_ref()).await?;
         if attempts >= max || order_attempts >= max {
             ctx.reasons.push("identity:locked".to_owned());
             return Ok(Err(Reply::VerificationLocked));
@@ -477,7 +482,7 @@ impl Agent {
                         .join("+")
                 ));
                 ctx.state.verified_customer = Some(customer_id);
-                ctx.state.attempts.remove("verification");
+                // Successes do not erase failures: the counters lapse with time only.
                 let Some(customer) = customer else {
                     return Ok(Err(Reply::NotVerified));
                 };
@@ -503,11 +508,8 @@ impl Agent {
             }
             Verification::Failed => {
                 ctx.reasons.push("identity:failed".to_owned());
-                *ctx.state
-                    .attempts
-                    .entry("verification".to_owned())
-                    .or_insert(0) += 1;
-                self.count_order_attempt(claim, effects).await;
+                self.count_failure(Some(&sender_key), effects).await;
+                self.count_failure(order_key.as_ref(), effects).await;
                 // Start the proof afresh: a wrong detail must not stick.
                 ctx.pending.claim = IdentityClaim::default();
                 if attempts + 1 >= max {
@@ -519,29 +521,32 @@ impl Agent {
         }
     }
 
-    /// Failed attempts against the order number named (kept as a conversation under a reserved
-    /// sender name, so they count whichever channel or sender tries).
-    async fn order_attempts(&self, claim: &IdentityClaim) -> Result<u32, PortError> {
-        let Some(key) = order_attempts_key(claim) else {
+    /// Recent failed identity checks under `key` (a reserved conversation per order number and
+    /// per sender, so they count whichever channel or sender tries). They lapse
+    /// [`LOCKOUT_HOURS`] after the last failure, so a lock never outlives its purpose.
+    async fn failures(&self, key: Option<&ConversationKey>) -> Result<u32, PortError> {
+        let Some(key) = key else {
             return Ok(0);
         };
+        let now = self.ports.clock.now();
         Ok(self
             .ports
             .store
-            .conversation(&key)
+            .conversation(key)
             .await?
+            .filter(|v| now - v.value.updated_at <= Duration::hours(LOCKOUT_HOURS))
             .and_then(|v| v.value.attempts.get("verification").copied())
             .unwrap_or(0))
     }
 
-    async fn count_order_attempt(&self, claim: &IdentityClaim, effects: &mut Effects) {
-        let Some(key) = order_attempts_key(claim) else {
+    async fn count_failure(&self, key: Option<&ConversationKey>, effects: &mut Effects) {
+        let Some(key) = key else {
             return;
         };
         let now = self.ports.clock.now();
         // Compare-and-set, retried a few times under contention.
         for _ in 0..3 {
-            let stored = match self.ports.store.conversation(&key).await {
+            let stored = match self.ports.store.conversation(key).await {
                 Ok(stored) => stored,
                 Err(e) => return effects.fail(&e),
             };
@@ -558,12 +563,15 @@ impl Agent {
                     },
                 ),
             };
+            if now - state.updated_at > Duration::hours(LOCKOUT_HOURS) {
+                state.attempts.clear();
+            }
             *state.attempts.entry("verification".to_owned()).or_insert(0) += 1;
             state.updated_at = now;
             match self
                 .ports
                 .store
-                .save_conversation(&key, &state, version)
+                .save_conversation(key, &state, version)
                 .await
             {
                 Ok(_) => return,
@@ -935,6 +943,13 @@ impl Agent {
             },
             decision: None,
         })
+    }
+}
+
+fn sender_attempts_key(key: &ConversationKey) -> ConversationKey {
+    ConversationKey {
+        channel: key.channel,
+        sender: format!("sender-attempts:{}", key.sender),
     }
 }
 

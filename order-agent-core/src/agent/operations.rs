@@ -117,6 +117,10 @@ impl Agent {
 
     /// Decides a return and carries it out: authorisation, OMS record, label; or a denial; or a
     /// ticket.
+    ///
+    /// When another request authorised a return of the same order between this one's facts and
+    /// its authorisation, this one decides again on the new facts (which now count the other
+    /// return's units), so two concurrent requests never both authorise the same units.
     pub(super) async fn process_return(
         &self,
         order: &Order,
@@ -125,6 +129,31 @@ impl Agent {
         exchange_offers: Vec<ExchangeOffer>,
         effects: &mut Effects,
     ) -> Result<Handled, PortError> {
+        for _ in 0..3 {
+            if let Some(handled) = self
+                .try_return(order, customer, &request, &exchange_offers, effects)
+                .await?
+            {
+                return Ok(handled);
+            }
+        }
+        Err(PortError::conflict(
+            "agent.return",
+            "returns of this order keep changing concurrently",
+        ))
+    }
+
+    /// One attempt; `None` when a concurrent authorisation took the return id first.
+    async fn try_return(
+        &self,
+        order: &Order,
+        customer: &Customer,
+        request: &ReturnRequest,
+        exchange_offers: &[ExchangeOffer],
+        effects: &mut Effects,
+    ) -> Result<Option<Handled>, PortError> {
+        let request = request.clone();
+        let exchange_offers = exchange_offers.to_vec();
         let mut facts = self.facts(order, customer, None).await?;
         facts.exchange_offers = exchange_offers;
         let now = self.ports.clock.now();
@@ -167,10 +196,14 @@ impl Agent {
                     authorised_at: now,
                     policy_version: decision.policy_version.clone(),
                 };
-                self.ports
+                if let crate::ports::PutOutcome::AlreadyPresent(_) = self
+                    .ports
                     .store
                     .insert_return_authorisation(&authorisation)
-                    .await?;
+                    .await?
+                {
+                    return Ok(None);
+                }
                 effects.actions.push(ActionTaken::ReturnAuthorised {
                     return_id: authorisation.id.clone(),
                 });
@@ -236,10 +269,10 @@ impl Agent {
                 }
             }
         };
-        Ok(Handled {
+        Ok(Some(Handled {
             reply,
             decision: Some(decision),
-        })
+        }))
     }
 
     /// Decides a cancellation and carries it out: OMS cancel, then refunds.

@@ -8,6 +8,7 @@ pub mod money;
 pub mod policy;
 pub mod ports;
 pub mod replies;
+pub mod understanding;
 
 pub use money::{Currency, Money, MoneyError};
 pub use policy::{decide, Decision, Facts, Outcome, Policy, Request};

@@ -174,6 +174,16 @@ impl Money {
     /// (`12.505` CHF) instead of silently rounding them.
     pub fn new(amount: Decimal, currency: Currency) -> Result<Money, MoneyError> {
         let minor_units = currency.minor_units();
+        // The common case, already at or below the currency's scale: exact integer scaling.
+        if amount.scale() <= minor_units {
+            let factor = 10i128.pow(minor_units - amount.scale());
+            return amount
+                .mantissa()
+                .checked_mul(factor)
+                .and_then(|m| i64::try_from(m).ok())
+                .map(|minor| Money { minor, currency })
+                .ok_or(MoneyError::Overflow("new"));
+        }
         let normalized = amount.normalize();
         if normalized.scale() > minor_units {
             return Err(MoneyError::TooPrecise {
@@ -408,23 +418,42 @@ pub(crate) fn allocate_minor(
             _ => Ok((product / total_weight, product % total_weight)),
         }
     };
-    // (remainder, index) pairs, on the stack for the usual handful of lines.
-    let mut remainders: SmallVec<[(i128, u32); 16]> = SmallVec::with_capacity(weights.len());
+    // One sort key per weight: the remainder above, the index (inverted, so that the earlier
+    // weight wins a tie) below. Remainders are below the total weight; when that fits in 96 bits
+    // the keys are plain u128s, cheap to sort.
+    let packed = u128::try_from(total_weight).is_ok_and(|w| w < (1u128 << 96));
+    let mut keys: SmallVec<[u128; 16]> = SmallVec::with_capacity(weights.len());
+    let mut wide: SmallVec<[(i128, u32); 16]> = SmallVec::new();
     let mut assigned: i128 = 0;
     for (i, w) in weights.iter().enumerate() {
         let (share, remainder) = divmod(*w)?;
         shares.push(share);
         assigned += share;
-        remainders.push((remainder, u32::try_from(i).unwrap_or(u32::MAX)));
+        let index = u32::try_from(i).unwrap_or(u32::MAX);
+        match u128::try_from(remainder) {
+            Ok(r) if packed => keys.push((r << 32) | u128::from(u32::MAX - index)),
+            _ => wide.push((remainder, index)),
+        }
     }
     // Fewer leftover units than weights: one each to the largest remainders, the earlier weight
     // first on a tie.
     let leftover = usize::try_from(magnitude - assigned).unwrap_or(usize::MAX);
     if leftover > 0 {
-        remainders.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
-        for (_, i) in remainders.iter().take(leftover) {
-            if let Some(share) = usize::try_from(*i).ok().and_then(|i| shares.get_mut(i)) {
+        let mut give = |i: u32| {
+            if let Some(share) = usize::try_from(i).ok().and_then(|i| shares.get_mut(i)) {
                 *share += 1;
+            }
+        };
+        if wide.is_empty() {
+            keys.sort_unstable_by(|a, b| b.cmp(a));
+            for key in keys.iter().take(leftover) {
+                // The low 32 bits hold the inverted index.
+                give(u32::MAX - u32::try_from(key & u128::from(u32::MAX)).unwrap_or(0));
+            }
+        } else {
+            wide.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+            for (_, i) in wide.iter().take(leftover) {
+                give(*i);
             }
         }
     }
@@ -590,6 +619,18 @@ mod tests {
                 format!("{} {}", currency, money.amount())
             );
         }
+    }
+
+    #[test]
+    fn allocation_with_huge_weights_takes_the_wide_path_and_agrees() {
+        let huge = 10i128.pow(29);
+        let mut shares = MinorUnits::new();
+        allocate_minor(100, &[huge, huge, huge], &mut shares).unwrap();
+        assert_eq!(shares.to_vec(), vec![34, 33, 33]);
+        allocate_minor(-101, &[huge, 3 * huge, huge], &mut shares).unwrap();
+        assert_eq!(shares.to_vec(), vec![-20, -61, -20]);
+        allocate_minor(2, &[huge, huge + 1, huge], &mut shares).unwrap();
+        assert_eq!(shares.to_vec(), vec![1, 1, 0]);
     }
 
     #[test]

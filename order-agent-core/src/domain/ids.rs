@@ -1,17 +1,18 @@
 //! Identifiers. Each is an opaque string newtype so that an order id can never be passed where a
-//! payment id is expected; they serialise as plain JSON strings.
+//! payment id is expected; they serialise as plain JSON strings. The text is shared (`Arc<str>`),
+//! so cloning an id — which every decision does for each line it explains — never allocates.
 
 macro_rules! string_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
         #[serde(transparent)]
-        pub struct $name(pub String);
+        pub struct $name(std::sync::Arc<str>);
 
         impl $name {
             /// Wraps an identifier.
             pub fn new(id: impl Into<String>) -> Self {
-                Self(id.into())
+                Self(std::sync::Arc::from(id.into()))
             }
 
             /// The identifier as a string slice.
@@ -34,13 +35,13 @@ macro_rules! string_id {
 
         impl From<&str> for $name {
             fn from(s: &str) -> Self {
-                Self(s.to_owned())
+                Self(std::sync::Arc::from(s))
             }
         }
 
         impl From<String> for $name {
             fn from(s: String) -> Self {
-                Self(s)
+                Self(std::sync::Arc::from(s))
             }
         }
     };

@@ -419,8 +419,9 @@ impl Eval<'_> {
         let history = &customer.history;
         if let Some(max_rate) = fraud.max_return_rate {
             if history.orders >= fraud.min_orders_for_rate && history.orders > 0 {
-                let rate = Decimal::from(history.returns) / Decimal::from(history.orders);
-                if rate > max_rate {
+                // returns / orders > max  ⟺  returns > max × orders (no division on the hot path).
+                if Decimal::from(history.returns) > max_rate * Decimal::from(history.orders) {
+                    let rate = Decimal::from(history.returns) / Decimal::from(history.orders);
                     self.reason(
                         ReasonCode::ReturnRateTooHigh,
                         "fraud.max_return_rate",

@@ -1,0 +1,98 @@
+//! Built-in understanding of customer messages: offline, deterministic, in English, German,
+//! French and Italian (Swiss usage included).
+//!
+//! [`interpret`] is a pure function; [`BuiltinInterpreter`] serves it through the
+//! [`Interpreter`] port. It reads a message in four steps:
+//!
+//! 1. **Normalisation**: lower case, accents folded (`Rückgabe` → `ruckgabe`, `ß` → `ss`, so Swiss
+//!    spelling without `ß` reads the same), words split on punctuation.
+//! 2. **Language**: function words of each language and letters only one of them uses; ties go
+//!    to the caller's hint.
+//! 3. **Intent**: a linear score per intent from learned English word and word-pair weights
+//!    (`learned_en.tsv`, produced by `scripts/train_nlu_weights.py` from the Bitext
+//!    customer-support sample, aggregated weights only) plus hand-written phrases in the four
+//!    languages ([`lexicon`]), with unknown words read as the known word one edit away. A softmax
+//!    turns the scores into a confidence; below [`LOW_CONFIDENCE`] the agent asks or hands over
+//!    rather than act on a guess.
+//! 4. **Entities**: order numbers, emails, phones, postcodes, tracking numbers by shape and the
+//!    words around them, a return reason from phrases, and the items named after an article in a
+//!    return or exchange message. Every reference is a slice of the message.
+//!
+//! ```
+//! use order_agent_core::domain::Locale;
+//! use order_agent_core::ports::Intent;
+//! use order_agent_core::understanding::interpret;
+//!
+//! let reading = interpret("Grüezi, wo isch mini Bestellung 1042?", None);
+//! assert_eq!(reading.intent, Intent::Wismo);
+//! assert_eq!(reading.language, Locale::De);
+//! assert_eq!(reading.entities.order_numbers[0].as_str(), "1042");
+//! ```
+
+use async_trait::async_trait;
+
+use crate::domain::Locale;
+use crate::ports::{Entities, Intent, Interpretation, Interpreter, PortResult};
+
+mod entities;
+mod intent;
+mod language;
+pub mod lexicon;
+mod normalize;
+
+/// Below this confidence a reading is a guess: the agent asks a clarifying question or hands over
+/// to a human instead of acting on it.
+pub const LOW_CONFIDENCE: f32 = 0.6;
+
+/// The built-in interpreter: [`interpret`] behind the [`Interpreter`] port. It holds nothing; the
+/// word lists and weights are compiled once per process on first use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct BuiltinInterpreter;
+
+impl BuiltinInterpreter {
+    /// The built-in interpreter.
+    pub fn new() -> BuiltinInterpreter {
+        BuiltinInterpreter
+    }
+}
+
+#[async_trait]
+impl Interpreter for BuiltinInterpreter {
+    async fn interpret(&self, text: &str, hint: Option<Locale>) -> PortResult<Interpretation> {
+        Ok(interpret(text, hint))
+    }
+}
+
+/// Reads `text`; `hint` is the language expected from the customer's profile, if known.
+///
+/// Deterministic and free of I/O. Blank text is [`Intent::OutOfScope`] with confidence 0.
+pub fn interpret(text: &str, hint: Option<Locale>) -> Interpretation {
+    if text.trim().is_empty() {
+        return Interpretation {
+            intent: Intent::OutOfScope,
+            confidence: 0.0,
+            language: hint.unwrap_or_default(),
+            entities: Entities::default(),
+        };
+    }
+    let model = intent::Model::get();
+    let words = normalize::words(text);
+    let language = language::detect(text, &words, hint);
+    let tokens: Vec<&str> = words
+        .iter()
+        .filter(|w| !w.has_digit())
+        .map(|w| model.correct(&w.folded))
+        .collect();
+    let (intent, confidence) = intent::decide(&model.scores(&tokens));
+    Interpretation {
+        intent,
+        confidence,
+        language,
+        entities: entities::extract(text, &tokens, model),
+    }
+}
+
+/// Whether a reading is confident enough to act on (see [`LOW_CONFIDENCE`]).
+pub fn is_confident(reading: &Interpretation) -> bool {
+    reading.intent != Intent::OutOfScope && reading.confidence >= LOW_CONFIDENCE
+}

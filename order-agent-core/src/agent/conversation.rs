@@ -128,16 +128,7 @@ impl Agent {
             .map_err(AgentError::Store)?;
         let (version, mut state) = match stored {
             Some(v) => (Some(v.version), v.value),
-            None => (
-                None,
-                ConversationState {
-                    verified_customer: None,
-                    locale: None,
-                    pending_question: None,
-                    attempts: Default::default(),
-                    updated_at: now,
-                },
-            ),
+            None => (None, fresh_state(now)),
         };
         if state.verified_customer.is_some()
             && now - state.updated_at > Duration::hours(VERIFIED_FOR_HOURS)
@@ -552,16 +543,7 @@ impl Agent {
             };
             let (version, mut state) = match stored {
                 Some(v) => (Some(v.version), v.value),
-                None => (
-                    None,
-                    ConversationState {
-                        verified_customer: None,
-                        locale: None,
-                        pending_question: None,
-                        attempts: Default::default(),
-                        updated_at: now,
-                    },
-                ),
+                None => (None, fresh_state(now)),
             };
             if now - state.updated_at > Duration::hours(LOCKOUT_HOURS) {
                 state.attempts.clear();
@@ -943,6 +925,17 @@ impl Agent {
             },
             decision: None,
         })
+    }
+}
+
+/// The state of a conversation nothing is known about yet.
+fn fresh_state(now: chrono::DateTime<chrono::Utc>) -> ConversationState {
+    ConversationState {
+        verified_customer: None,
+        locale: None,
+        pending_question: None,
+        attempts: Default::default(),
+        updated_at: now,
     }
 }
 

@@ -101,6 +101,23 @@ impl<'a> Eval<'a> {
             .is_some_and(|deadline| self.today <= deadline)
     }
 
+    /// A faulty item the rules would refuse: a warranty case, which staff decide.
+    fn warranty_claim(&mut self, id: &LineId, reason: ReturnReason) -> LineEligibility {
+        self.reason(
+            ReasonCode::WarrantyClaim,
+            "returns.defects_to_human",
+            Some(id),
+            format!(
+                "reported `{}`: a warranty case for staff",
+                reason_name(reason)
+            ),
+        );
+        LineEligibility {
+            outcome: Outcome::NeedsHuman,
+            via_floor: false,
+        }
+    }
+
     fn eligibility(
         &mut self,
         line: &OrderLine,
@@ -161,19 +178,7 @@ impl<'a> Eval<'a> {
             };
             self.reason(code, rule, Some(id), detail);
             if warranty {
-                self.reason(
-                    ReasonCode::WarrantyClaim,
-                    "returns.defects_to_human",
-                    Some(id),
-                    format!(
-                        "reported `{}`: a warranty case for staff",
-                        reason_name(reason)
-                    ),
-                );
-                return LineEligibility {
-                    outcome: Outcome::NeedsHuman,
-                    via_floor: false,
-                };
+                return self.warranty_claim(id, reason);
             }
             return LineEligibility {
                 outcome: Outcome::Deny,
@@ -238,19 +243,7 @@ impl<'a> Eval<'a> {
             format!("the {window_days}-day window ended on {deadline}"),
         );
         if warranty {
-            self.reason(
-                ReasonCode::WarrantyClaim,
-                "returns.defects_to_human",
-                Some(id),
-                format!(
-                    "reported `{}`: a warranty case for staff",
-                    reason_name(reason)
-                ),
-            );
-            return LineEligibility {
-                outcome: Outcome::NeedsHuman,
-                via_floor: false,
-            };
+            return self.warranty_claim(id, reason);
         }
         LineEligibility {
             outcome: Outcome::Deny,

@@ -188,7 +188,98 @@ pub struct Reason {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_id: Option<LineId>,
     /// Plain words for staff and logs (English); customer replies are templated from `code`.
-    pub detail: Cow<'static, str>,
+    pub detail: Detail,
+}
+
+/// The plain words of a [`Reason`]. The common ones keep their figures and are put into words
+/// only when displayed or serialised, so that deciding never pays for text nobody reads; in JSON
+/// every detail is a plain string.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Detail {
+    /// Ready text.
+    Text(Cow<'static, str>),
+    /// The return window, still open (`ended: false`) or closed.
+    Window {
+        /// Its length in days.
+        days: i64,
+        /// Its last day.
+        until: chrono::NaiveDate,
+        /// Whether it has passed.
+        ended: bool,
+    },
+    /// An amount, after a fixed phrase: `{before}{amount}{after}`.
+    Amount {
+        /// Words before the amount.
+        before: &'static str,
+        /// The amount.
+        amount: Money,
+        /// Words after it.
+        after: &'static str,
+    },
+}
+
+impl Detail {
+    /// The words, as text.
+    pub fn text(&self) -> Cow<'_, str> {
+        match self {
+            Detail::Text(text) => Cow::Borrowed(text),
+            other => Cow::Owned(other.to_string()),
+        }
+    }
+}
+
+impl std::fmt::Display for Detail {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Detail::Text(text) => f.pad(text),
+            Detail::Window { days, until, ended } => {
+                let text = if *ended {
+                    format!("the {days}-day window ended on {until}")
+                } else {
+                    format!("within the {days}-day window (until {until})")
+                };
+                f.pad(&text)
+            }
+            Detail::Amount {
+                before,
+                amount,
+                after,
+            } => f.pad(&format!("{before}{amount}{after}")),
+        }
+    }
+}
+
+impl PartialEq for Detail {
+    fn eq(&self, other: &Detail) -> bool {
+        self.text() == other.text()
+    }
+}
+
+impl Eq for Detail {}
+
+impl From<&'static str> for Detail {
+    fn from(text: &'static str) -> Detail {
+        Detail::Text(Cow::Borrowed(text))
+    }
+}
+
+impl From<String> for Detail {
+    fn from(text: String) -> Detail {
+        Detail::Text(Cow::Owned(text))
+    }
+}
+
+impl Serialize for Detail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.text())
+    }
+}
+
+impl<'de> Deserialize<'de> for Detail {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Detail, D::Error> {
+        String::deserialize(d).map(Detail::from)
+    }
 }
 
 /// The verdict on one requested line.

@@ -133,7 +133,7 @@ impl<'a> Eval<'a> {
         code: ReasonCode,
         rule: impl Into<Cow<'static, str>>,
         line_id: Option<&LineId>,
-        detail: impl Into<Cow<'static, str>>,
+        detail: impl Into<super::decision::Detail>,
     ) {
         self.decision.reasons.push(Reason {
             code,

@@ -245,7 +245,11 @@ impl Eval<'_> {
             ReasonCode::ReturnShippingFee,
             "fees.return_shipping",
             None,
-            format!("return shipping {fee} deducted"),
+            crate::policy::decision::Detail::Amount {
+                before: "return shipping ",
+                amount: fee,
+                after: " deducted",
+            },
         );
         Ok(fee)
     }

@@ -12,7 +12,7 @@ use crate::domain::{
     LineId, OrderLine, Receipt, ResolutionKind, ReturnLine, ReturnReason, ReturnRequest,
 };
 use crate::money::Money;
-use crate::policy::decision::{LineVerdict, RefundLine};
+use crate::policy::decision::{Detail, LineVerdict, RefundLine};
 use crate::policy::model::{
     FeeAmount, LegalFloor, LineMatcher, NonReturnableReason, ReturnRule, WindowStart,
 };
@@ -198,7 +198,11 @@ impl<'a> Eval<'a> {
                 ReasonCode::WithinWindow,
                 rule_name,
                 Some(id),
-                format!("within the {window_days}-day window (until {deadline})"),
+                Detail::Window {
+                    days: window_days,
+                    until: deadline,
+                    ended: false,
+                },
             );
             return LineEligibility {
                 outcome: Outcome::Approve,
@@ -240,7 +244,11 @@ impl<'a> Eval<'a> {
             ReasonCode::WindowExpired,
             rule_name,
             Some(id),
-            format!("the {window_days}-day window ended on {deadline}"),
+            Detail::Window {
+                days: window_days,
+                until: deadline,
+                ended: true,
+            },
         );
         if warranty {
             return self.warranty_claim(id, reason);
@@ -591,7 +599,11 @@ impl<'a> Eval<'a> {
                 ReasonCode::ShippingRefunded,
                 "fees.refund_original_shipping_for",
                 None,
-                format!("original shipping refunded: {shipping_refunded}"),
+                Detail::Amount {
+                    before: "original shipping refunded: ",
+                    amount: shipping_refunded,
+                    after: "",
+                },
             );
         }
         let nets = Money::sum(currency, lines.iter().map(|l| l.net))?;
@@ -701,7 +713,11 @@ impl<'a> Eval<'a> {
                 ReasonCode::RestockingFee,
                 rule,
                 Some(id),
-                format!("restocking fee {amount}"),
+                Detail::Amount {
+                    before: "restocking fee ",
+                    amount,
+                    after: "",
+                },
             );
         }
         Ok(amount)

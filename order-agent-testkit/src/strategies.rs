@@ -1143,7 +1143,7 @@ fn arb_rule(
                     .as_ref()
                     .is_none_or(|r| r.contains(&ResolutionKind::StoreCredit));
                 ReturnRule {
-                    id: id.to_owned(),
+                    id: id.into(),
                     matcher: matcher.clone(),
                     window_days: if returnable { window_days } else { None },
                     not_returnable,
@@ -1222,7 +1222,7 @@ fn arb_seasonal_extensions() -> BoxedStrategy<Vec<SeasonalExtension>> {
                         .checked_add_days(chrono::Days::new(u64::from(after)))
                         .unwrap_or(to);
                     SeasonalExtension {
-                        id: format!("season-{}", i + 1),
+                        id: format!("season-{}", i + 1).into(),
                         purchased_from: from,
                         purchased_to: to,
                         returns_until: until,
@@ -1470,7 +1470,7 @@ fn arb_legal_floors() -> BoxedStrategy<Vec<LegalFloor>> {
     .prop_map(move |floor| {
         floor
             .map(|(mask, days, overrides, exempt_hygiene)| LegalFloor {
-                id: "eu-withdrawal".to_owned(),
+                id: "eu-withdrawal".into(),
                 countries: masked_non_empty(&countries, &mask)
                     .into_iter()
                     .map(str::to_owned)

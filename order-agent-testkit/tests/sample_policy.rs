@@ -39,7 +39,7 @@ fn swiss_shop_policy_validates_without_errors_or_warnings() {
 #[test]
 fn swiss_shop_policy_rules_match_the_documentation() {
     let p = policy().unwrap();
-    let ids: Vec<&str> = p.returns.rules.iter().map(|r| r.id.as_str()).collect();
+    let ids: Vec<&str> = p.returns.rules.iter().map(|r| &*r.id).collect();
     assert_eq!(ids, ["hygiene", "personalised", "electronics", "apparel"]);
 
     let hygiene = &p.returns.rules[0];

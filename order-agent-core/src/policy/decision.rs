@@ -183,12 +183,70 @@ pub struct Reason {
     pub code: ReasonCode,
     /// The rule (a rule id from the policy, or the policy section, e.g. `limits.max_auto_refund`)
     /// that produced it.
-    pub rule: Cow<'static, str>,
+    pub rule: RuleRef,
     /// The line it concerns, if one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line_id: Option<LineId>,
     /// Plain words for staff and logs (English); customer replies are templated from `code`.
     pub detail: Detail,
+}
+
+/// The rule behind a reason: a section of the policy file, or a rule's id. Shown and serialised as
+/// plain text; cloning it never allocates.
+#[derive(Debug, Clone)]
+pub enum RuleRef {
+    /// A policy section or built-in check, e.g. `limits.max_auto_refund`.
+    Section(&'static str),
+    /// A rule, seasonal extension or legal floor of the policy, by id.
+    Rule(super::model::RuleId),
+}
+
+impl std::ops::Deref for RuleRef {
+    type Target = str;
+    fn deref(&self) -> &str {
+        match self {
+            RuleRef::Section(s) => s,
+            RuleRef::Rule(id) => id,
+        }
+    }
+}
+
+impl std::fmt::Display for RuleRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self)
+    }
+}
+
+impl PartialEq for RuleRef {
+    fn eq(&self, other: &RuleRef) -> bool {
+        **self == **other
+    }
+}
+
+impl Eq for RuleRef {}
+
+impl From<&'static str> for RuleRef {
+    fn from(section: &'static str) -> RuleRef {
+        RuleRef::Section(section)
+    }
+}
+
+impl From<super::model::RuleId> for RuleRef {
+    fn from(id: super::model::RuleId) -> RuleRef {
+        RuleRef::Rule(id)
+    }
+}
+
+impl Serialize for RuleRef {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RuleRef {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<RuleRef, D::Error> {
+        String::deserialize(d).map(|s| RuleRef::Rule(s.into()))
+    }
 }
 
 /// The plain words of a [`Reason`]. The common ones keep their figures and are put into words
@@ -294,7 +352,7 @@ pub struct LineVerdict {
     pub outcome: Outcome,
     /// The return rule that governed it, if any.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<super::model::RuleId>,
     /// Where the item goes once received (receipts only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restock: Option<RestockDisposition>,

@@ -15,6 +15,10 @@ use crate::domain::{
 };
 use crate::money::Currency;
 
+/// The id of a rule, seasonal extension or legal floor: quoted in every decision it shapes, and
+/// shared rather than copied there.
+pub type RuleId = std::sync::Arc<str>;
+
 /// A merchant's whole policy.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -157,7 +161,7 @@ pub enum NonReturnableReason {
 #[serde(deny_unknown_fields)]
 pub struct ReturnRule {
     /// Rule id, quoted in every decision it shapes.
-    pub id: String,
+    pub id: RuleId,
     /// Lines it applies to.
     #[serde(default, rename = "match")]
     pub matcher: LineMatcher,
@@ -186,7 +190,7 @@ pub struct ReturnRule {
 #[serde(deny_unknown_fields)]
 pub struct SeasonalExtension {
     /// Id quoted in decisions.
-    pub id: String,
+    pub id: RuleId,
     /// First purchase date covered (merchant time zone).
     pub purchased_from: NaiveDate,
     /// Last purchase date covered.
@@ -574,7 +578,7 @@ impl ExceptionPolicy {
 #[serde(deny_unknown_fields)]
 pub struct LegalFloor {
     /// Id quoted in decisions, e.g. `eu-withdrawal`.
-    pub id: String,
+    pub id: RuleId,
     /// ISO 3166-1 alpha-2 destination countries it protects.
     pub countries: Vec<String>,
     /// Minimum window in days from delivery.

@@ -573,21 +573,21 @@ impl Checker<'_> {
             .rules
             .iter()
             .enumerate()
-            .map(|(i, r)| (format!("returns.rules[{i}]"), r.id.as_str()))
+            .map(|(i, r)| (format!("returns.rules[{i}]"), &*r.id))
             .chain(
                 policy
                     .returns
                     .seasonal_extensions
                     .iter()
                     .enumerate()
-                    .map(|(i, e)| (format!("returns.seasonal_extensions[{i}]"), e.id.as_str())),
+                    .map(|(i, e)| (format!("returns.seasonal_extensions[{i}]"), &*e.id)),
             )
             .chain(
                 policy
                     .legal_floors
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| (format!("legal_floors[{i}]"), f.id.as_str())),
+                    .map(|(i, f)| (format!("legal_floors[{i}]"), &*f.id)),
             );
         let mut seen: HashMap<&str, String> = HashMap::new();
         for (path, id) in ids {

@@ -9,8 +9,6 @@ mod changes;
 mod money;
 mod returns;
 
-use std::borrow::Cow;
-
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::decision::{Decision, Facts, Outcome, Reason, ReasonCode, Request};
@@ -131,7 +129,7 @@ impl<'a> Eval<'a> {
     fn reason(
         &mut self,
         code: ReasonCode,
-        rule: impl Into<Cow<'static, str>>,
+        rule: impl Into<super::decision::RuleRef>,
         line_id: Option<&LineId>,
         detail: impl Into<super::decision::Detail>,
     ) {

@@ -1,6 +1,5 @@
 //! Return eligibility and refunds on receipt.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Days, NaiveDate, Utc};
@@ -12,7 +11,7 @@ use crate::domain::{
     LineId, OrderLine, Receipt, ResolutionKind, ReturnLine, ReturnReason, ReturnRequest,
 };
 use crate::money::Money;
-use crate::policy::decision::{Detail, LineVerdict, RefundLine};
+use crate::policy::decision::{Detail, LineVerdict, RefundLine, RuleRef};
 use crate::policy::model::{
     FeeAmount, LegalFloor, LineMatcher, NonReturnableReason, ReturnRule, WindowStart,
 };
@@ -51,10 +50,10 @@ impl<'a> Eval<'a> {
             .find(|r| r.matcher.matches(line))
     }
 
-    fn rule_name(rule: Option<&ReturnRule>) -> Cow<'static, str> {
+    fn rule_name(rule: Option<&ReturnRule>) -> RuleRef {
         match rule {
-            Some(r) => Cow::Owned(r.id.clone()),
-            None => Cow::Borrowed(DEFAULT_RULE),
+            Some(r) => RuleRef::Rule(r.id.clone()),
+            None => RuleRef::Section(DEFAULT_RULE),
         }
     }
 
@@ -150,11 +149,11 @@ impl<'a> Eval<'a> {
                     };
                 }
             }
-            let (code, rule, detail): (_, Cow<'static, str>, &'static str) = match kind {
+            let (code, rule, detail): (_, RuleRef, &'static str) = match kind {
                 NonReturnableReason::FinalSale if rule.and_then(|r| r.not_returnable).is_none() => {
                     (
                         ReasonCode::FinalSale,
-                        "returns.final_sale_not_returnable".into(),
+                        RuleRef::Section("returns.final_sale_not_returnable"),
                         "sold as final sale",
                     )
                 }
@@ -669,14 +668,13 @@ impl<'a> Eval<'a> {
 
     fn restocking_fee(&mut self, item: &ReturnedItem<'_>, value: Money) -> EvalResult<Money> {
         let zero = Money::zero(self.policy.currency);
-        let (fee, rule): (_, Cow<'static, str>) =
-            match item.rule.and_then(|r| r.restocking_fee.as_ref()) {
-                Some(fee) => (fee, Self::rule_name(item.rule)),
-                None => match &self.policy.fees.restocking {
-                    Some(fee) => (fee, "fees.restocking".into()),
-                    None => return Ok(zero),
-                },
-            };
+        let (fee, rule): (_, RuleRef) = match item.rule.and_then(|r| r.restocking_fee.as_ref()) {
+            Some(fee) => (fee, Self::rule_name(item.rule)),
+            None => match &self.policy.fees.restocking {
+                Some(fee) => (fee, RuleRef::Section("fees.restocking")),
+                None => return Ok(zero),
+            },
+        };
         let id = &item.line.id;
         if self.free_return_tier() {
             self.reason(

@@ -71,7 +71,9 @@ pub(super) fn paid_lines(order: &Order, with_shipping: bool) -> Result<PaidLines
     let mut weights = MinorUnits::with_capacity(n);
     for (p, line) in paid.iter().zip(&order.lines) {
         let mut rate = line.tax_rate;
-        rate.rescale(scale);
+        if rate.scale() != scale {
+            rate.rescale(scale);
+        }
         if rate.is_sign_negative() && !rate.is_zero() {
             return Err(MoneyError::InvalidWeights("negative tax rate"));
         }

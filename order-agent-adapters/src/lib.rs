@@ -1,1 +1,9 @@
-//! Vendor adapters for the order-agent ports. Each vendor is a cargo feature; none is enabled yet.
+//! Vendor adapters for the order-agent ports. Each vendor is a cargo feature.
+//!
+//! - [`store`]: the durable state store ([`Store`](order_agent_core::ports::Store)), on SQLite
+//!   (feature `sqlite`, on by default: one file, nothing to run beside the agent) or on PostgreSQL
+//!   (feature `postgres`: several workers sharing one database). Both keep the money rules in the
+//!   database's own constraints and hash-chain the decision log.
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+pub mod store;

@@ -170,6 +170,17 @@ fn is_order_word(folded: &str) -> bool {
             && ORDER_WORDS.iter().any(|w| edit_distance(folded, w, 1) <= 1))
 }
 
+/// `invoice`, `bill` and their typos (`invoce`, `bil`).
+fn is_not_order_word(folded: &str) -> bool {
+    NOT_ORDER_WORDS.iter().any(|w| {
+        folded == *w
+            || (folded.len() >= 3
+                && w.len() >= 4
+                && folded.bytes().all(|b| b.is_ascii_lowercase())
+                && edit_distance(folded, w, 1) <= 1)
+    })
+}
+
 /// Whether one of the `reach` words before `k` (skipping fillers) satisfies `test`.
 fn preceded_by(words: &[RawWord<'_>], k: usize, reach: usize, test: impl Fn(&str) -> bool) -> bool {
     for back in 1..=reach.min(k) {
@@ -332,7 +343,7 @@ pub(crate) fn extract(text: &str, tokens: &[&str], model: &Model) -> Entities {
             }
             continue;
         }
-        if near_before(&words, k, 2, NOT_ORDER_WORDS) {
+        if (1..=2.min(k)).any(|back| is_not_order_word(&words[k - back].folded)) {
             continue;
         }
         let after_order_word = preceded_by(&words, k, 3, is_order_word);

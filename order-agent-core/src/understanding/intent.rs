@@ -12,12 +12,25 @@ use std::sync::OnceLock;
 
 use crate::ports::Intent;
 
-use super::lexicon::{INTENT_PHRASES, REASON_PHRASES, REFUND_WORDS, STATUS_WORDS};
+use super::lexicon::{INTENT_PHRASES, REASON_PHRASES, STATUS_WORDS};
 use super::normalize::{edit_distance, fold_phrase};
 
 const INTENTS: usize = Intent::ALL.len();
 const OUT_OF_SCOPE_FLOOR: f32 = 1.0;
-const REFUND_STATUS_BOOST: f32 = 3.0;
+const REFUND_STATUS_BOOST: f32 = 7.0;
+/// A refund question is not a parcel question, whatever words it shares with one.
+const REFUND_WISMO_PENALTY: f32 = 6.0;
+/// A decisive question about a rule ("how long do I have to return") is not the action it names.
+const RULE_QUESTION_WEIGHT: f32 = 7.0;
+const RULE_QUESTION_PENALTY: [(Intent, f32); 4] = [
+    (Intent::Return, 6.0),
+    (Intent::Exchange, 6.0),
+    (Intent::RefundRequest, 3.0),
+    (Intent::CancelOrder, 3.0),
+];
+/// Phrase weights are written on a scale where 4 is decisive; this brings them to the scale of the
+/// learned weights, so that one decisive phrase alone reads with a confidence above 0.8.
+const PHRASE_SCALE: f32 = 1.3;
 const LEARNED_EN: &str = include_str!("learned_en.tsv");
 
 pub(crate) fn slot(intent: Intent) -> usize {
@@ -124,12 +137,18 @@ fn deletions_of(word: &str) -> impl Iterator<Item = String> + '_ {
 }
 
 impl Model {
-    fn build() -> Model {
-        let learned = parse_learned(LEARNED_EN);
+    /// Compiles the phrases with the learned weights in `learned_tsv` (the format of
+    /// `learned_en.tsv`; lines it cannot read are skipped).
+    pub(crate) fn build(learned_tsv: &str) -> Model {
+        let learned = parse_learned(learned_tsv);
         let mut phrases = Vec::new();
         for (intent, weight, list) in INTENT_PHRASES {
             for phrase in *list {
-                phrases.push((slot(*intent), *weight, Pattern::compile(phrase)));
+                phrases.push((
+                    slot(*intent),
+                    *weight * PHRASE_SCALE,
+                    Pattern::compile(phrase),
+                ));
             }
         }
         let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
@@ -204,7 +223,7 @@ impl Model {
     /// The model, compiled on first use.
     pub(crate) fn get() -> &'static Model {
         static MODEL: OnceLock<Model> = OnceLock::new();
-        MODEL.get_or_init(Model::build)
+        MODEL.get_or_init(|| Model::build(LEARNED_EN))
     }
 
     /// `word`, or the known word it is a typo of.
@@ -239,15 +258,17 @@ impl Model {
     }
 
     /// The intent scores of a message given as corrected words (digits removed).
-    pub(crate) fn scores(&self, tokens: &[&str]) -> [f32; INTENTS] {
+    ///
+    /// The learned weights are English: they only apply when `english` is true.
+    pub(crate) fn scores(&self, tokens: &[&str], english: bool) -> [f32; INTENTS] {
         let mut scores = [0.0f32; INTENTS];
-        scores[slot(Intent::OutOfScope)] = OUT_OF_SCOPE_FLOOR;
         let mut pair = String::new();
-        for (i, token) in tokens.iter().enumerate() {
+        let learned_tokens = if english { tokens } else { &[] };
+        for (i, token) in learned_tokens.iter().enumerate() {
             if let Some(row) = self.learned.get(*token) {
                 add(&mut scores, row);
             }
-            if let Some(next) = tokens.get(i + 1) {
+            if let Some(next) = learned_tokens.get(i + 1) {
                 pair.clear();
                 pair.push_str(token);
                 pair.push(' ');
@@ -257,6 +278,12 @@ impl Model {
                 }
             }
         }
+        // The English data has no return or exchange messages: to the learned model they look
+        // like anything else it does not handle, so they start from the out-of-scope score.
+        let other = scores[slot(Intent::OutOfScope)];
+        scores[slot(Intent::Return)] = other;
+        scores[slot(Intent::Exchange)] = other;
+        scores[slot(Intent::OutOfScope)] += OUT_OF_SCOPE_FLOOR;
         let mut matched = vec![false; self.phrases.len()];
         for at in 0..tokens.len() {
             let candidates = self
@@ -277,12 +304,27 @@ impl Model {
                 }
             }
         }
-        let refund = tokens
+        let policy_slot = slot(Intent::PolicyQuestion);
+        let rule_question = matched
             .iter()
-            .any(|t| REFUND_WORDS.iter().any(|r| t.starts_with(r)));
+            .zip(&self.phrases)
+            .any(|(m, (intent, weight, _))| {
+                *m && *intent == policy_slot && *weight >= RULE_QUESTION_WEIGHT * PHRASE_SCALE
+            });
+        if rule_question {
+            for (intent, penalty) in RULE_QUESTION_PENALTY {
+                scores[slot(intent)] -= penalty;
+            }
+        }
+        let refund_slot = slot(Intent::RefundRequest);
+        let refund = matched
+            .iter()
+            .zip(&self.phrases)
+            .any(|(m, (intent, _, _))| *m && *intent == refund_slot);
         let status = tokens.iter().any(|t| STATUS_WORDS.contains(t));
         if refund && status {
             scores[slot(Intent::RefundStatus)] += REFUND_STATUS_BOOST;
+            scores[slot(Intent::Wismo)] -= REFUND_WISMO_PENALTY;
         }
         scores
     }

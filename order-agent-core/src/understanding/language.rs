@@ -1,4 +1,5 @@
-//! Language detection: function words of each language, plus letters only one language uses.
+//! Language detection: function words of each language, word endings, and letters only one
+//! language uses.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -69,6 +70,10 @@ const MARKERS: &[(Locale, &[&str])] = &[
             "ned",
             "han",
             "oder",
+            "mis",
+            "nonig",
+            "aacho",
+            "chan",
             "es",
             "auch",
             "schon",
@@ -144,8 +149,23 @@ const MARKERS: &[(Locale, &[&str])] = &[
             "potete",
             "posso",
             "ricevuto",
+            "la",
+            "le",
+            "avete",
+            "siete",
+            "vostro",
+            "vostra",
+            "negozio",
         ],
     ),
+];
+
+/// Word endings, by slot: Italian words end in vowels, French and German have their own.
+const ENDINGS: &[(usize, &[&str])] = &[
+    (3, &["o", "i", "are", "ere", "ire", "zione", "ato", "ata"]),
+    (2, &["eux", "ez", "ais", "ait", "oir", "eau", "ee", "ment"]),
+    (1, &["ung", "sch", "lich", "keit", "chen", "ig"]),
+    (0, &["ing", "ed", "ly"]),
 ];
 
 fn markers() -> &'static HashMap<&'static str, Vec<Locale>> {
@@ -183,6 +203,17 @@ pub(crate) fn detect(text: &str, words: &[Word], hint: Option<Locale>) -> Locale
             let share = 1.0 / locales.len() as f32;
             for locale in locales {
                 scores[slot(*locale)] += share;
+            }
+        }
+    }
+    for word in words {
+        let w = word.folded.as_str();
+        if w.len() < 4 || word.has_digit() {
+            continue;
+        }
+        for (i, endings) in ENDINGS {
+            if endings.iter().any(|e| w.ends_with(e)) {
+                scores[*i] += 0.3;
             }
         }
     }

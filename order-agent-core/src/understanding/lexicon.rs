@@ -18,6 +18,10 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         4.0,
         &[
             "where is my order",
+            "supposed to arrive",
+            "supposed to come",
+            "any news on my order",
+            "any news",
             "where is my package",
             "where is my parcel",
             "where s my order",
@@ -34,6 +38,11 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
             "wo ist mein paket",
             "wo bleibt",
             "wo isch",
+            "nod aacho",
+            "ned aacho",
+            "nonig aacho",
+            "nonig da",
+            "no nid aacho",
             "noch nicht angekommen",
             "nicht angekommen",
             "nicht geliefert",
@@ -56,6 +65,12 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
             "tracciamento",
             "stato dell ordine",
             "stato del mio ordine",
+            "quand vais je recevoir",
+            "quand est ce que je vais recevoir",
+            "quand vais je recevoir ma commande",
+            "quando arriva*",
+            "quando ricevero",
+            "wann kommt",
         ],
     ),
     (
@@ -69,17 +84,12 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
             "when will my order arrive",
             "when will it arrive",
             "when will i receive",
-            "wann kommt",
             "wann wird",
             "wann erhalte ich",
             "paket",
             "pakets",
             "colis",
             "suivi",
-            "quand vais je recevoir",
-            "quand est ce que je vais recevoir",
-            "quando arriva*",
-            "quando ricevero",
             "pacco",
             "spedizione",
             "spedito",
@@ -109,6 +119,9 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         4.0,
         &[
             "return it",
+            "schicke ich sie zuruck",
+            "schicke ich es zuruck",
+            "schicke ich ihn zuruck",
             "return them",
             "return the",
             "return my",
@@ -120,6 +133,9 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
             "send back",
             "send it back",
             "send them back",
+            "give back",
+            "give it back",
+            "give them back",
             "return label",
             "zurucksend*",
             "zuruckschick*",
@@ -147,6 +163,7 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         2.5,
         &[
             "return",
+            "zuruck",
             "ruckgabe",
             "retour",
             "reso",
@@ -179,6 +196,10 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         2.5,
         &[
             "replacement",
+            "in size",
+            "en taille",
+            "in taglia",
+            "in grosse",
             "replace it",
             "bigger size",
             "smaller size",
@@ -218,6 +239,11 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         3.0,
         &[
             "refund",
+            "my money",
+            "the money",
+            "mein geld",
+            "das geld",
+            "il denaro",
             "money back",
             "reimburse*",
             "ruckerstattung",
@@ -255,6 +281,8 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         4.5,
         &[
             "cancel my order",
+            "stop the order",
+            "stop my order",
             "cancel the order",
             "cancel order",
             "storn*",
@@ -276,9 +304,15 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         Intent::ChangeShippingAddress,
         4.0,
         &[
-            "shipping address",
-            "delivery address",
             "wrong address",
+            "i moved",
+            "i have moved",
+            "trasferit*",
+            "cambiare l indirizzo",
+            "changer l adresse",
+            "changer mon adresse",
+            "adresse andern",
+            "adresse anpassen",
             "new address",
             "lieferadresse",
             "versandadresse",
@@ -301,7 +335,7 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
     ),
     (
         Intent::ChangeShippingAddress,
-        2.5,
+        3.0,
         &["address", "adresse", "anschrift", "indirizzo"],
     ),
     // Items of an order not yet shipped.
@@ -310,6 +344,9 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         4.0,
         &[
             "add an item",
+            "enlever un article",
+            "retirer",
+            "supprimer un article",
             "add another",
             "add a",
             "remove an item",
@@ -347,15 +384,18 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
             "quantite",
             "enlever",
             "quantita",
-            "modificare",
-            "andern",
-            "modifier",
         ],
+    ),
+    // Generic verbs of change: they tip a balance, an address or a size decides.
+    (
+        Intent::ModifyOrderItems,
+        1.0,
+        &["modificare", "andern", "modifier"],
     ),
     // Policies.
     (
         Intent::PolicyQuestion,
-        5.0,
+        7.0,
         &[
             "return policy",
             "returns policy",
@@ -390,11 +430,16 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         2.5,
         &[
             "policy",
+            "frais",
+            "livrez",
+            "livrez vous",
+            "kosten",
+            "costi",
+            "costs",
             "shipping cost",
             "shipping costs",
             "do you ship",
             "do you deliver",
-            "is it possible to",
             "richtlinie*",
             "bedingungen",
             "agb",
@@ -405,12 +450,10 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
             "politique",
             "conditions",
             "livrez vous",
-            "est il possible",
             "combien coute",
             "politica",
             "condizioni",
             "spedite",
-            "e possibile",
             "quanto costa",
         ],
     ),
@@ -467,6 +510,12 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
         4.5,
         &[
             "complain*",
+            "nobody answers",
+            "no one answers",
+            "nobody replies",
+            "personne ne repond",
+            "niemand antwortet",
+            "nessuno risponde",
             "unacceptable",
             "beschwerde",
             "beschweren",
@@ -486,7 +535,7 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
     ),
     (
         Intent::Complaint,
-        3.0,
+        3.5,
         &[
             "terrible",
             "disappointed",
@@ -539,20 +588,9 @@ pub(crate) const INTENT_PHRASES: &[PhraseSet] = &[
 /// Words that ask for the state of something; with a refund word they make a refund-status
 /// question ("wo bleibt die Rückerstattung").
 pub(crate) const STATUS_WORDS: &[&str] = &[
-    "where", "when", "status", "still", "yet", "received", "wo", "wann", "noch", "immer",
+    "where", "when", "status", "still", "yet", "received", "never", "wo", "wann", "noch", "immer",
     "bereits", "schon", "erhalten", "stand", "ou", "quand", "toujours", "encore", "statut", "recu",
     "dove", "dov", "quando", "ancora", "stato", "ricevuto",
-];
-
-/// Words that name money back (prefixes), for the refund-status combination.
-pub(crate) const REFUND_WORDS: &[&str] = &[
-    "refund",
-    "reimburs",
-    "ruckerstatt",
-    "erstatt",
-    "gutschrift",
-    "rembours",
-    "rimbors",
 ];
 
 /// Return reasons and the phrases that give them, most specific first.

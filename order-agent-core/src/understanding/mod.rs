@@ -11,7 +11,7 @@
 //! 3. **Intent**: a linear score per intent from learned English word and word-pair weights
 //!    (`learned_en.tsv`, produced by `scripts/train_nlu_weights.py` from the Bitext
 //!    customer-support sample, aggregated weights only) plus hand-written phrases in the four
-//!    languages ([`lexicon`]), with unknown words read as the known word one edit away. A softmax
+//!    languages (`lexicon.rs`), with unknown words read as the known word one edit away. A softmax
 //!    turns the scores into a confidence; below [`LOW_CONFIDENCE`] the agent asks or hands over
 //!    rather than act on a guess.
 //! 4. **Entities**: order numbers, emails, phones, postcodes, tracking numbers by shape and the
@@ -29,6 +29,9 @@
 //! assert_eq!(reading.entities.order_numbers[0].as_str(), "1042");
 //! ```
 
+use std::fmt;
+use std::sync::Arc;
+
 use async_trait::async_trait;
 
 use crate::domain::Locale;
@@ -37,29 +40,59 @@ use crate::ports::{Entities, Intent, Interpretation, Interpreter, PortResult};
 mod entities;
 mod intent;
 mod language;
-pub mod lexicon;
+mod lexicon;
 mod normalize;
 
 /// Below this confidence a reading is a guess: the agent asks a clarifying question or hands over
 /// to a human instead of acting on it.
 pub const LOW_CONFIDENCE: f32 = 0.6;
 
-/// The built-in interpreter: [`interpret`] behind the [`Interpreter`] port. It holds nothing; the
-/// word lists and weights are compiled once per process on first use.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct BuiltinInterpreter;
+/// The built-in interpreter: [`interpret`] behind the [`Interpreter`] port.
+///
+/// [`BuiltinInterpreter::new`] uses the shipped weights, compiled once per process on first use;
+/// [`BuiltinInterpreter::with_learned_weights`] reads other weights in the same format, e.g. ones
+/// trained by `scripts/train_nlu_weights.py --holdout` to measure on messages it has not seen.
+#[derive(Clone, Default)]
+pub struct BuiltinInterpreter {
+    custom: Option<Arc<intent::Model>>,
+}
+
+impl fmt::Debug for BuiltinInterpreter {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuiltinInterpreter")
+            .field("custom_weights", &self.custom.is_some())
+            .finish()
+    }
+}
 
 impl BuiltinInterpreter {
-    /// The built-in interpreter.
+    /// The built-in interpreter with the shipped weights.
     pub fn new() -> BuiltinInterpreter {
-        BuiltinInterpreter
+        BuiltinInterpreter::default()
+    }
+
+    /// The built-in interpreter with the learned English weights in `learned_tsv` (the format
+    /// `scripts/train_nlu_weights.py` writes) instead of the shipped ones; lines it cannot read
+    /// are skipped.
+    pub fn with_learned_weights(learned_tsv: &str) -> BuiltinInterpreter {
+        BuiltinInterpreter {
+            custom: Some(Arc::new(intent::Model::build(learned_tsv))),
+        }
+    }
+
+    /// Reads `text` like [`interpret`], with this interpreter's weights.
+    pub fn read(&self, text: &str, hint: Option<Locale>) -> Interpretation {
+        match &self.custom {
+            Some(model) => read_with(model, text, hint),
+            None => interpret(text, hint),
+        }
     }
 }
 
 #[async_trait]
 impl Interpreter for BuiltinInterpreter {
     async fn interpret(&self, text: &str, hint: Option<Locale>) -> PortResult<Interpretation> {
-        Ok(interpret(text, hint))
+        Ok(self.read(text, hint))
     }
 }
 
@@ -67,6 +100,10 @@ impl Interpreter for BuiltinInterpreter {
 ///
 /// Deterministic and free of I/O. Blank text is [`Intent::OutOfScope`] with confidence 0.
 pub fn interpret(text: &str, hint: Option<Locale>) -> Interpretation {
+    read_with(intent::Model::get(), text, hint)
+}
+
+fn read_with(model: &intent::Model, text: &str, hint: Option<Locale>) -> Interpretation {
     if text.trim().is_empty() {
         return Interpretation {
             intent: Intent::OutOfScope,
@@ -75,7 +112,6 @@ pub fn interpret(text: &str, hint: Option<Locale>) -> Interpretation {
             entities: Entities::default(),
         };
     }
-    let model = intent::Model::get();
     let words = normalize::words(text);
     let language = language::detect(text, &words, hint);
     let tokens: Vec<&str> = words
@@ -83,7 +119,7 @@ pub fn interpret(text: &str, hint: Option<Locale>) -> Interpretation {
         .filter(|w| !w.has_digit())
         .map(|w| model.correct(&w.folded))
         .collect();
-    let (intent, confidence) = intent::decide(&model.scores(&tokens));
+    let (intent, confidence) = intent::decide(&model.scores(&tokens, language == Locale::En));
     Interpretation {
         intent,
         confidence,

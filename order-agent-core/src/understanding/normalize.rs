@@ -103,8 +103,8 @@ pub(crate) fn edit_distance(a: &str, b: &str, limit: usize) -> usize {
     }
     let width = b.len() + 1;
     let mut rows = vec![0usize; (a.len() + 1) * width];
-    for j in 0..width {
-        rows[j] = j;
+    for (j, cell) in rows.iter_mut().enumerate().take(width) {
+        *cell = j;
     }
     for i in 1..=a.len() {
         rows[i * width] = i;

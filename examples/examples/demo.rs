@@ -1,8 +1,9 @@
 // Run with: cargo run -p order-agent-examples --example demo
 //
 //! The whole agent on the built-in demo shop, with no accounts and no services: every port is an
-//! in-memory fake from `order-agent-testkit`, seeded with the demo shop's customers and orders, and
-//! the policy is the sample Swiss-shop policy.
+//! in-memory fake from `order-agent-testkit`, seeded with the demo shop's customers and orders;
+//! messages are read by the library's built-in understanding; the policy is the sample Swiss-shop
+//! policy.
 //!
 //! A scripted day: a customer asks where her order is and proves who she is; she returns a sweater
 //! and gets a label; the warehouse scans the parcel in and the refund goes out; a scheduled check
@@ -31,7 +32,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let agent = match world.agent(policy) {
+    let agent = match world.agent_with_builtin_understanding(policy) {
         Ok(agent) => agent,
         Err(e) => {
             eprintln!("cannot build the agent: {e}");

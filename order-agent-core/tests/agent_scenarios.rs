@@ -674,3 +674,43 @@ async fn two_concurrent_returns_of_the_same_item_authorise_it_once() {
     assert_eq!(stored.len(), 1);
     assert_eq!(world.carrier.labels().len(), 1);
 }
+
+#[tokio::test]
+async fn the_demo_conversation_works_with_the_builtin_understanding() {
+    let world = World::demo();
+    let agent = world
+        .agent_with_builtin_understanding(World::demo_policy().unwrap())
+        .unwrap();
+    let say = |text: &'static str| agent.handle_message(Channel::WebChat, "demo-anna", text);
+    let first = say("Hi, where is my order #1001?").await.unwrap();
+    assert!(
+        matches!(first.reply, Reply::AskVerification { .. }),
+        "{first:#?}"
+    );
+    // A bare number right after we asked for details is the postcode.
+    let second = say("anna.mueller@example.ch, 8008").await.unwrap();
+    assert!(
+        matches!(second.reply, Reply::OrderStatus { .. }),
+        "{second:#?}"
+    );
+    let third = say("I want to return the sweater, it does not fit")
+        .await
+        .unwrap();
+    assert!(
+        matches!(third.reply, Reply::ReturnAuthorised { .. }),
+        "{third:#?}"
+    );
+    let german = agent
+        .handle_message(
+            Channel::WebChat,
+            "demo-anna",
+            "Ich möchte mit einem Mitarbeiter sprechen",
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(german.reply, Reply::HandedToHuman { .. }),
+        "{german:#?}"
+    );
+    assert_eq!(german.locale, order_agent_core::domain::Locale::De);
+}

@@ -20,6 +20,7 @@ use chrono::{DateTime, Utc};
 use order_agent_core::agent::{Agent, AgentConfig, AgentError, Ports};
 use order_agent_core::domain::Address;
 use order_agent_core::policy::{Policy, PolicyParseError};
+use order_agent_core::understanding::BuiltinInterpreter;
 
 use crate::demo_shop::{demo_now, DemoShop};
 use crate::fakes::{
@@ -135,8 +136,17 @@ impl World {
         }
     }
 
-    /// An agent on these fakes with `policy`.
+    /// An agent on these fakes with `policy`, reading messages with the testkit's rule-based
+    /// interpreter (predictable, for tests).
     pub fn agent(&self, policy: Policy) -> Result<Agent, AgentError> {
         Agent::new(self.ports(), policy, World::demo_config())
+    }
+
+    /// An agent on these fakes with `policy`, reading messages with the library's built-in
+    /// understanding ([`BuiltinInterpreter`]), as a shop would run it.
+    pub fn agent_with_builtin_understanding(&self, policy: Policy) -> Result<Agent, AgentError> {
+        let mut ports = self.ports();
+        ports.interpreter = Arc::new(BuiltinInterpreter::new());
+        Agent::new(ports, policy, World::demo_config())
     }
 }

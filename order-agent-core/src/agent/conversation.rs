@@ -226,6 +226,8 @@ impl Agent {
         effects: &mut Effects,
     ) -> (Option<Intent>, Reply, Option<crate::policy::Decision>) {
         let entities = &interpretation.entities;
+        let awaiting_details =
+            ctx.pending.intent.is_some() && ctx.state.verified_customer.is_none();
         let understood = interpretation.confidence >= self.config.min_confidence
             && interpretation.intent != Intent::OutOfScope;
         let gives_details = !(entities.order_numbers.is_empty()
@@ -298,10 +300,16 @@ impl Agent {
                 ..Pending::default()
             };
         }
+        let mut postcodes = entities.postcodes.clone();
+        if postcodes.is_empty() && awaiting_details {
+            // We just asked for details: a bare 4- or 5-digit number in the answer is the
+            // postcode, which an interpreter without that context cannot know.
+            postcodes = bare_postcodes(text, &entities.order_numbers);
+        }
         let mut claim = IdentityClaim {
             order_numbers: entities.order_numbers.clone(),
             emails: entities.emails.clone(),
-            postcodes: entities.postcodes.clone(),
+            postcodes,
             phones: entities.phones.clone(),
             sender: Some((ctx.key.channel, ctx.key.sender.clone())),
         };
@@ -1035,6 +1043,19 @@ fn pick_variant(
         [only] => Some(only.variant_id.clone()),
         _ => None,
     }
+}
+
+/// Standalone 4- or 5-digit numbers of `text` that are not one of `order_numbers`.
+fn bare_postcodes(text: &str, order_numbers: &[OrderNumber]) -> Vec<String> {
+    text.split(|c: char| !c.is_ascii_alphanumeric() && c != '#')
+        .filter(|w| (4..=5).contains(&w.len()) && w.chars().all(|c| c.is_ascii_digit()))
+        .filter(|w| {
+            !order_numbers
+                .iter()
+                .any(|n| n.as_str().trim_start_matches('#') == *w)
+        })
+        .map(str::to_owned)
+        .collect()
 }
 
 fn one_paragraph(text: &str) -> String {

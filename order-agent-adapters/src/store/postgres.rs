@@ -14,6 +14,7 @@
 //! Connections come from a pool and speak plain TCP or a Unix socket without TLS: run the store
 //! next to its database, or behind a TLS tunnel.
 
+use std::collections::HashSet;
 use std::fmt;
 use std::io::Write;
 use std::time::Duration;
@@ -761,6 +762,144 @@ impl EventInbox for PostgresStore {
     }
 }
 
+const MARK_PROCESSED_BATCH: &str = "store.mark_processed_batch";
+const MARK_PROCESSED_WITH_DECISIONS: &str = "store.mark_processed_with_decisions";
+
+/// Batched ingestion: many inbox entries (and their decisions) in one transaction, so one WAL
+/// flush (`synchronous_commit=on`, as every other write) makes the whole batch durable.
+impl PostgresStore {
+    /// Marks every `(source, event_id)` of `events` processed, in one transaction, and returns for
+    /// each, in order, whether this was the first time, as
+    /// [`mark_processed`](EventInbox::mark_processed) would one by one (an event twice in the batch
+    /// is `true` only the first time; of concurrent batches marking one event, exactly one gets
+    /// `true` for it).
+    ///
+    /// The batch commits whole or not at all; when this returns, every mark is flushed.
+    pub async fn mark_processed_batch(&self, events: &[(String, String)]) -> PortResult<Vec<bool>> {
+        const OP: &str = MARK_PROCESSED_BATCH;
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<(&str, &str)> = events
+            .iter()
+            .map(|(source, event_id)| (source.as_str(), event_id.as_str()))
+            .collect();
+        let mut client = self.client(OP).await?;
+        let tx = client.transaction().await.map_err(|e| pg_error(OP, e))?;
+        let inserted = insert_marks(&tx, OP, &keys).await?;
+        tx.commit().await.map_err(|e| pg_error(OP, e))?;
+        Ok(first_marks(&keys, inserted))
+    }
+
+    /// Marks every `(source, event_id, decision)` of `events` processed and appends `decision` to
+    /// the decision log for each event marked the first time, all in one transaction; returns for
+    /// each event, in order, the sequence number of its decision, or `None` when the event was
+    /// already processed (its decision is then not appended).
+    ///
+    /// The batch commits whole or not at all; when this returns, every mark and decision is
+    /// flushed, and the hash chain continues as with
+    /// [`append_decision`](DecisionLog::append_decision).
+    pub async fn mark_processed_with_decisions(
+        &self,
+        events: &[(String, String, DecisionRecord)],
+    ) -> PortResult<Vec<Option<u64>>> {
+        const OP: &str = MARK_PROCESSED_WITH_DECISIONS;
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<(&str, &str)> = events
+            .iter()
+            .map(|(source, event_id, _)| (source.as_str(), event_id.as_str()))
+            .collect();
+        let records = events
+            .iter()
+            .map(|(_, _, record)| chain::record_json(OP, record))
+            .collect::<PortResult<Vec<String>>>()?;
+        let mut client = self.client(OP).await?;
+        let tx = client.transaction().await.map_err(|e| pg_error(OP, e))?;
+        let inserted = insert_marks(&tx, OP, &keys).await?;
+        let firsts = first_marks(&keys, inserted);
+        let mut sequences = vec![None; firsts.len()];
+        if firsts.iter().any(|first| *first) {
+            // Taken after the marks, so batches of other workers mark concurrently and queue only
+            // to extend the chain.
+            tx.batch_execute("LOCK TABLE decision_log IN EXCLUSIVE MODE")
+                .await
+                .map_err(|e| pg_error(OP, e))?;
+            let head = tx
+                .query_opt(
+                    "SELECT sequence, hash FROM decision_log ORDER BY sequence DESC LIMIT 1",
+                    &[],
+                )
+                .await
+                .map_err(|e| pg_error(OP, e))?;
+            let (mut last, mut prev_hash): (i64, String) = match head {
+                Some(row) => (get(OP, &row, 0)?, get(OP, &row, 1)?),
+                None => (0, GENESIS_HASH.to_owned()),
+            };
+            let (mut rows_sequence, mut rows_record, mut rows_prev, mut rows_hash) =
+                (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+            for ((first, json), slot) in firsts.iter().zip(&records).zip(sequences.iter_mut()) {
+                if !first {
+                    continue;
+                }
+                let sequence = from_sql_int(OP, last)? + 1;
+                let hash = chain::row_hash(&prev_hash, sequence, json).ok_or_else(|| {
+                    PortError::unexpected(OP, "the newest decision's hash is unreadable")
+                        .with_context("sequence", last)
+                })?;
+                last += 1;
+                rows_sequence.push(last);
+                rows_record.push(json.as_str());
+                rows_prev.push(std::mem::replace(&mut prev_hash, hash.clone()));
+                rows_hash.push(hash);
+                *slot = Some(sequence);
+            }
+            tx.execute(
+                "INSERT INTO decision_log (sequence, record, prev_hash, hash)
+                 SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[])",
+                &[&rows_sequence, &rows_record, &rows_prev, &rows_hash],
+            )
+            .await
+            .map_err(|e| pg_error(OP, e))?;
+        }
+        tx.commit().await.map_err(|e| pg_error(OP, e))?;
+        Ok(sequences)
+    }
+}
+
+/// Inserts the marks absent from `processed_events` in one statement and returns those it
+/// inserted. Keys go in sorted, so that concurrent batches lock shared keys in one order and
+/// cannot deadlock on each other.
+async fn insert_marks(
+    tx: &tokio_postgres::Transaction<'_>,
+    op: &'static str,
+    keys: &[(&str, &str)],
+) -> PortResult<HashSet<(String, String)>> {
+    let (sources, event_ids): (Vec<&str>, Vec<&str>) = keys.iter().copied().unzip();
+    let rows = tx
+        .query(
+            "INSERT INTO processed_events (source, event_id)
+             SELECT * FROM unnest($1::text[], $2::text[]) AS e (source, event_id)
+             ORDER BY source, event_id
+             ON CONFLICT (source, event_id) DO NOTHING
+             RETURNING source, event_id",
+            &[&sources, &event_ids],
+        )
+        .await
+        .map_err(|e| pg_error(op, e))?;
+    rows.iter()
+        .map(|row| Ok((get(op, row, 0)?, get(op, row, 1)?)))
+        .collect()
+}
+
+/// Whether each key was marked by this batch: the first occurrence of an inserted key.
+fn first_marks(keys: &[(&str, &str)], mut inserted: HashSet<(String, String)>) -> Vec<bool> {
+    keys.iter()
+        .map(|(source, event_id)| inserted.remove(&((*source).to_owned(), (*event_id).to_owned())))
+        .collect()
+}
+
 #[async_trait]
 impl ConversationStore for PostgresStore {
     async fn conversation(
@@ -917,5 +1056,88 @@ impl DecisionLog for PostgresStore {
         rows.iter()
             .map(|row| chain::logged_decision(OP, row))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    fn record(n: i64) -> DecisionRecord {
+        DecisionRecord {
+            at: chrono::DateTime::from_timestamp(1_790_000_000 + n, 0).unwrap(),
+            subject: format!("order:o_{n}"),
+            decision: serde_json::json!({ "outcome": "reply", "n": n }),
+            reasons: vec!["wismo.in_transit".to_owned()],
+        }
+    }
+
+    /// A store in a fresh schema, or `None` when the server is unreachable and
+    /// `ORDER_AGENT_SKIP_POSTGRES=1` is set (as the integration tests do).
+    async fn fresh_store(name: &str) -> Option<PostgresStore> {
+        let url = std::env::var("ORDER_AGENT_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+        let schema = format!(
+            "oa_unit_{name}_{}_{}",
+            std::process::id(),
+            chrono::Utc::now().timestamp_subsec_nanos()
+        );
+        match PostgresStore::connect(&PostgresConfig::new(url).with_schema(schema)).await {
+            Ok(store) => Some(store),
+            Err(e)
+                if e.kind() == order_agent_core::ports::PortErrorKind::Unavailable
+                    && std::env::var("ORDER_AGENT_SKIP_POSTGRES").as_deref() == Ok("1") =>
+            {
+                eprintln!("SKIPPED: PostgreSQL is unreachable ({e})");
+                None
+            }
+            Err(e) => panic!("PostgreSQL is unreachable: {e}"),
+        }
+    }
+
+    async fn drop_schema(store: &PostgresStore) {
+        let client = store.client(OPEN).await.unwrap();
+        client
+            .batch_execute(&format!("DROP SCHEMA {} CASCADE", store.schema))
+            .await
+            .unwrap();
+    }
+
+    #[tokio::test]
+    async fn batches_mark_once_append_one_decision_per_new_event_and_keep_the_chain() {
+        let Some(store) = fresh_store("batch").await else {
+            return;
+        };
+        assert!(store.mark_processed("shopify", "evt_seen").await.unwrap());
+        let marks = [
+            ("shopify".to_owned(), "evt_seen".to_owned()),
+            ("shopify".to_owned(), "evt_m".to_owned()),
+            ("shopify".to_owned(), "evt_m".to_owned()),
+            ("warehouse".to_owned(), "evt_m".to_owned()),
+        ];
+        assert_eq!(
+            store.mark_processed_batch(&marks).await.unwrap(),
+            [false, true, false, true]
+        );
+        assert_eq!(store.append_decision(&record(0)).await.unwrap(), 1);
+        let batch: Vec<_> = ["evt_a", "evt_seen", "evt_b", "evt_a"]
+            .iter()
+            .zip(1..)
+            .map(|(id, n)| ("shopify".to_owned(), (*id).to_owned(), record(n)))
+            .collect();
+        let sequences = store.mark_processed_with_decisions(&batch).await.unwrap();
+        assert_eq!(sequences, [Some(2), None, Some(3), None]);
+        assert_eq!(store.append_decision(&record(9)).await.unwrap(), 4);
+        let logged = store.decisions(1, 10).await.unwrap();
+        let subjects: Vec<_> = logged.iter().map(|d| d.record.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            ["order:o_0", "order:o_1", "order:o_3", "order:o_9"]
+        );
+        assert!(store.verify_chain().await.unwrap().is_intact());
+        let again = store.mark_processed_with_decisions(&batch).await.unwrap();
+        assert_eq!(again, [None, None, None, None]);
+        drop_schema(&store).await;
     }
 }

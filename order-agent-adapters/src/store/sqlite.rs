@@ -707,6 +707,133 @@ impl EventInbox for SqliteStore {
     }
 }
 
+const MARK_PROCESSED_BATCH: &str = "store.mark_processed_batch";
+const MARK_PROCESSED_WITH_DECISIONS: &str = "store.mark_processed_with_decisions";
+
+/// Batched ingestion: many inbox entries (and their decisions) in one transaction, so one fsync
+/// (`synchronous=FULL`, as every other write) makes the whole batch durable.
+impl SqliteStore {
+    /// Marks every `(source, event_id)` of `events` processed, in one transaction, and returns for
+    /// each, in order, whether this was the first time, as
+    /// [`mark_processed`](EventInbox::mark_processed) would one by one (an event twice in the batch
+    /// is `true` only the first time).
+    ///
+    /// The batch commits whole or not at all; when this returns, every mark is on disk.
+    pub async fn mark_processed_batch(&self, events: &[(String, String)]) -> PortResult<Vec<bool>> {
+        const OP: &str = MARK_PROCESSED_BATCH;
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let events = events.to_vec();
+        self.run(OP, move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| sqlite_error(OP, e))?;
+            let marked = {
+                let mut mark = tx
+                    .prepare_cached(
+                        "INSERT INTO processed_events (source, event_id) VALUES (?1, ?2)
+                         ON CONFLICT (source, event_id) DO NOTHING",
+                    )
+                    .map_err(|e| sqlite_error(OP, e))?;
+                events
+                    .iter()
+                    .map(|(source, event_id)| {
+                        mark.execute(params![source, event_id])
+                            .map(|inserted| inserted == 1)
+                            .map_err(|e| sqlite_error(OP, e))
+                    })
+                    .collect::<PortResult<Vec<bool>>>()?
+            };
+            tx.commit().map_err(|e| sqlite_error(OP, e))?;
+            Ok(marked)
+        })
+        .await
+    }
+
+    /// Marks every `(source, event_id, decision)` of `events` processed and appends `decision` to
+    /// the decision log for each event marked the first time, all in one transaction; returns for
+    /// each event, in order, the sequence number of its decision, or `None` when the event was
+    /// already processed (its decision is then not appended).
+    ///
+    /// The batch commits whole or not at all; when this returns, every mark and decision is on
+    /// disk, and the hash chain continues as with
+    /// [`append_decision`](DecisionLog::append_decision).
+    pub async fn mark_processed_with_decisions(
+        &self,
+        events: &[(String, String, DecisionRecord)],
+    ) -> PortResult<Vec<Option<u64>>> {
+        const OP: &str = MARK_PROCESSED_WITH_DECISIONS;
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let entries = events
+            .iter()
+            .map(|(source, event_id, record)| {
+                Ok((
+                    source.clone(),
+                    event_id.clone(),
+                    chain::record_json(OP, record)?,
+                ))
+            })
+            .collect::<PortResult<Vec<_>>>()?;
+        self.run(OP, move |c| {
+            let tx = c
+                .transaction_with_behavior(TransactionBehavior::Immediate)
+                .map_err(|e| sqlite_error(OP, e))?;
+            let sequences = {
+                let head: Option<(i64, String)> = tx
+                    .prepare_cached(
+                        "SELECT sequence, hash FROM decision_log ORDER BY sequence DESC LIMIT 1",
+                    )
+                    .and_then(|mut s| {
+                        s.query_row([], |row| Ok((row.get(0)?, row.get(1)?)))
+                            .optional()
+                    })
+                    .map_err(|e| sqlite_error(OP, e))?;
+                let (mut last, mut prev_hash) = head.unwrap_or((0, GENESIS_HASH.to_owned()));
+                let mut mark = tx
+                    .prepare_cached(
+                        "INSERT INTO processed_events (source, event_id) VALUES (?1, ?2)
+                         ON CONFLICT (source, event_id) DO NOTHING",
+                    )
+                    .map_err(|e| sqlite_error(OP, e))?;
+                let mut append = tx
+                    .prepare_cached(
+                        "INSERT INTO decision_log (sequence, record, prev_hash, hash)
+                         VALUES (?1, ?2, ?3, ?4)",
+                    )
+                    .map_err(|e| sqlite_error(OP, e))?;
+                let mut sequences = Vec::with_capacity(entries.len());
+                for (source, event_id, json) in &entries {
+                    let inserted = mark
+                        .execute(params![source, event_id])
+                        .map_err(|e| sqlite_error(OP, e))?;
+                    if inserted != 1 {
+                        sequences.push(None);
+                        continue;
+                    }
+                    let sequence = from_sql_int(OP, last)? + 1;
+                    let hash = chain::row_hash(&prev_hash, sequence, json).ok_or_else(|| {
+                        PortError::unexpected(OP, "the newest decision's hash is unreadable")
+                            .with_context("sequence", last)
+                    })?;
+                    append
+                        .execute(params![last + 1, json, prev_hash, hash])
+                        .map_err(|e| sqlite_error(OP, e))?;
+                    last += 1;
+                    prev_hash = hash;
+                    sequences.push(Some(sequence));
+                }
+                sequences
+            };
+            tx.commit().map_err(|e| sqlite_error(OP, e))?;
+            Ok(sequences)
+        })
+        .await
+    }
+}
+
 #[async_trait]
 impl ConversationStore for SqliteStore {
     async fn conversation(
@@ -909,5 +1036,65 @@ mod tests {
         // 2 is FULL (NORMAL is 1).
         assert_eq!(pragma(&store, "synchronous"), "2");
         assert_eq!(pragma(&store, "foreign_keys"), "1");
+    }
+
+    fn record(n: i64) -> DecisionRecord {
+        DecisionRecord {
+            at: chrono::DateTime::from_timestamp(1_790_000_000 + n, 0).unwrap(),
+            subject: format!("order:o_{n}"),
+            decision: serde_json::json!({ "outcome": "reply", "n": n }),
+            reasons: vec!["wismo.in_transit".to_owned()],
+        }
+    }
+
+    fn event(id: &str) -> (String, String) {
+        ("shopify".to_owned(), id.to_owned())
+    }
+
+    #[tokio::test]
+    async fn a_batch_of_marks_answers_as_marks_one_by_one_would() {
+        let store = SqliteStore::in_memory().unwrap();
+        assert!(store.mark_processed("shopify", "evt_0").await.unwrap());
+        let batch = [
+            event("evt_0"),
+            event("evt_1"),
+            event("evt_1"),
+            ("warehouse".to_owned(), "evt_1".to_owned()),
+        ];
+        assert_eq!(
+            store.mark_processed_batch(&batch).await.unwrap(),
+            [false, true, false, true]
+        );
+        assert!(store.is_processed("warehouse", "evt_1").await.unwrap());
+        assert!(!store.mark_processed("shopify", "evt_1").await.unwrap());
+        assert!(store.mark_processed_batch(&[]).await.unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_batch_with_decisions_appends_one_per_new_event_and_keeps_the_chain() {
+        let store = SqliteStore::in_memory().unwrap();
+        assert_eq!(store.append_decision(&record(0)).await.unwrap(), 1);
+        assert!(store.mark_processed("shopify", "evt_seen").await.unwrap());
+        let batch: Vec<_> = ["evt_a", "evt_seen", "evt_b", "evt_a"]
+            .iter()
+            .zip(1..)
+            .map(|(id, n)| {
+                let (source, id) = event(id);
+                (source, id, record(n))
+            })
+            .collect();
+        let sequences = store.mark_processed_with_decisions(&batch).await.unwrap();
+        assert_eq!(sequences, [Some(2), None, Some(3), None]);
+        assert_eq!(store.append_decision(&record(9)).await.unwrap(), 4);
+        let logged: Vec<_> = store.decisions(1, 10).await.unwrap();
+        let subjects: Vec<_> = logged.iter().map(|d| d.record.subject.as_str()).collect();
+        assert_eq!(
+            subjects,
+            ["order:o_0", "order:o_1", "order:o_3", "order:o_9"]
+        );
+        assert!(store.verify_chain().await.unwrap().is_intact());
+        assert!(store.is_processed("shopify", "evt_b").await.unwrap());
+        let again = store.mark_processed_with_decisions(&batch).await.unwrap();
+        assert_eq!(again, [None, None, None, None]);
     }
 }

@@ -139,14 +139,22 @@ pub(crate) fn record_json(op: &'static str, record: &DecisionRecord) -> PortResu
 }
 
 /// The hash of the row `sequence` holding `record_json` after a row hashed `prev_hash`; `None`
-/// when `prev_hash` is not 64 hex digits or the record is not JSON.
+/// when `prev_hash` is not 64 hex digits.
+///
+/// The hashed content is the canonical JSON of `{"record": record, "sequence": sequence}`. Since
+/// `record_json` is stored in canonical form (see [`record_json`]) and `"record"` sorts before
+/// `"sequence"`, that content is the plain concatenation below: no parsing, no re-encoding. A
+/// stored record edited into another spelling of the same JSON therefore no longer verifies,
+/// which is what a tamper check wants.
 pub(crate) fn row_hash(prev_hash: &str, sequence: u64, record_json: &str) -> Option<String> {
     let prev = hex::decode(prev_hash).ok().filter(|b| b.len() == 32)?;
-    let record: Value = serde_json::from_str(record_json).ok()?;
-    let content = canonical_json(&serde_json::json!({ "record": record, "sequence": sequence }));
     let mut hasher = Sha256::new();
     hasher.update(&prev);
-    hasher.update(content.as_bytes());
+    hasher.update(b"{\"record\":");
+    hasher.update(record_json.as_bytes());
+    hasher.update(b",\"sequence\":");
+    hasher.update(sequence.to_string().as_bytes());
+    hasher.update(b"}");
     Some(hex::encode(hasher.finalize()))
 }
 
@@ -256,6 +264,21 @@ mod tests {
             canonical_json(&value),
             r#"{"a":null,"b":[{"a":"x","z":1}]}"#
         );
+    }
+
+    #[test]
+    fn the_fast_hash_is_the_hash_of_the_canonical_content() {
+        let record =
+            canonical_json(&serde_json::json!({"z": [1, {"b": "x", "a": null}], "a": 2.5}));
+        let content = canonical_json(&serde_json::json!({
+            "record": serde_json::from_str::<Value>(&record).unwrap(),
+            "sequence": 42,
+        }));
+        let mut hasher = Sha256::new();
+        hasher.update(hex::decode(GENESIS_HASH).unwrap());
+        hasher.update(content.as_bytes());
+        let slow = hex::encode(hasher.finalize());
+        assert_eq!(row_hash(GENESIS_HASH, 42, &record), Some(slow));
     }
 
     #[test]

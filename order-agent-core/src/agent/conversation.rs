@@ -21,7 +21,7 @@ use super::operations::{reason_strings, Handled};
 use super::{Agent, AgentError, Turn};
 
 /// How long a verified conversation stays verified without activity.
-const VERIFIED_FOR_HOURS: i64 = 24;
+pub(super) const VERIFIED_FOR_HOURS: i64 = 24;
 
 /// How long failed identity checks count against a sender or an order number after the last one.
 pub(super) const LOCKOUT_HOURS: i64 = 1;
@@ -96,6 +96,19 @@ struct Ctx {
     state: ConversationState,
     pending: Pending,
     reasons: Vec<String>,
+}
+
+impl Ctx {
+    /// The key of a ticket about this turn of the conversation: retried, it finds the same ticket.
+    fn ticket_key(&self, kind: &str) -> String {
+        format!(
+            "ticket:{kind}:{:?}:{}:{}",
+            self.key.channel,
+            self.key.sender,
+            self.version.unwrap_or(0)
+        )
+        .to_lowercase()
+    }
 }
 
 impl Agent {
@@ -604,13 +617,7 @@ impl Agent {
             None,
             &[format!("handover:{}", topic_name(topic))],
         );
-        let key = format!(
-            "ticket:handover:{:?}:{}:{}",
-            ctx.key.channel,
-            ctx.key.sender,
-            ctx.version.unwrap_or(0)
-        )
-        .to_lowercase();
+        let key = ctx.ticket_key("handover");
         let ticket = self.ticket(&key, escalation, effects).await;
         ctx.reasons.push(format!("handover:{}", topic_name(topic)));
         Reply::HandedToHuman {
@@ -634,13 +641,7 @@ impl Agent {
             None,
             &["system_unavailable".to_owned()],
         );
-        let key = format!(
-            "ticket:unavailable:{:?}:{}:{}",
-            ctx.key.channel,
-            ctx.key.sender,
-            ctx.version.unwrap_or(0)
-        )
-        .to_lowercase();
+        let key = ctx.ticket_key("unavailable");
         self.ticket(&key, escalation, effects).await;
         ctx.reasons.push("system_unavailable".to_owned());
         Reply::SystemUnavailable

@@ -133,6 +133,20 @@ impl Agent {
         }
     }
 
+    /// Decides `request` about `order` under the agent's policy, now, and logs the decision.
+    pub(super) async fn decide_logged(
+        &self,
+        request: &crate::policy::Request,
+        facts: &crate::policy::Facts,
+        order: &Order,
+        effects: &mut Effects,
+    ) -> Decision {
+        let decision = crate::policy::decide(request, facts, &self.policy, self.ports.clock.now());
+        self.log_decision(format!("order:{}", order.id), &decision, effects)
+            .await;
+        decision
+    }
+
     /// Appends `decision` to the decision log.
     pub(super) async fn log_decision(
         &self,

@@ -7,7 +7,7 @@ use crate::domain::{
     CancellationReason, CancellationRequest, Customer, ExchangeOffer, LineId, Order, OrderStatus,
     Priority, ResolutionKind, ReturnAuthorisation, ReturnId, ReturnRequest,
 };
-use crate::policy::{decide, Decision, Facts, Outcome, ReasonCode, Request};
+use crate::policy::{Decision, Facts, Outcome, ReasonCode, Request};
 use crate::ports::{PortError, PortErrorKind};
 use crate::replies::{ChangeKind, HandoverTopic, Reply};
 
@@ -157,8 +157,8 @@ impl Agent {
         let mut facts = self.facts(order, customer, None).await?;
         facts.exchange_offers = exchange_offers;
         let now = self.ports.clock.now();
-        let decision = decide(&Request::Return(request.clone()), &facts, &self.policy, now);
-        self.log_decision(format!("order:{}", order.id), &decision, effects)
+        let decision = self
+            .decide_logged(&Request::Return(request.clone()), &facts, order, effects)
             .await;
         let titles = |outcome: Outcome| -> Vec<String> {
             decision
@@ -284,18 +284,17 @@ impl Agent {
         effects: &mut Effects,
     ) -> Result<Handled, PortError> {
         let facts = self.facts(order, customer, None).await?;
-        let now = self.ports.clock.now();
         let request = CancellationRequest {
             order_id: order.id.clone(),
             reason,
         };
-        let decision = decide(
-            &Request::Cancellation(request.clone()),
-            &facts,
-            &self.policy,
-            now,
-        );
-        self.log_decision(format!("order:{}", order.id), &decision, effects)
+        let decision = self
+            .decide_logged(
+                &Request::Cancellation(request.clone()),
+                &facts,
+                order,
+                effects,
+            )
             .await;
         let reply = match decision.outcome {
             Outcome::Approve => {

@@ -7,16 +7,13 @@ use crate::domain::{
     AddressChangeRequest, Channel, Customer, ItemChange, ItemModificationRequest, Order, OrderId,
     Priority,
 };
-use crate::policy::{decide, Decision, Outcome, ReasonCode, Request};
+use crate::policy::{Decision, Outcome, ReasonCode, Request};
 use crate::ports::{AddressValidation, ConversationKey, PortError, PortErrorKind};
 use crate::replies::{ChangeKind, Reply};
 
 use super::execute::{Effects, RefundOutcome};
 use super::operations::{reason_strings, Handled};
 use super::{ActionTaken, Agent, AgentError, Turn};
-
-/// How long a conversation stays verified without activity (as for free-text messages).
-const VERIFIED_FOR_HOURS: i64 = 24;
 
 impl Agent {
     /// Handles a structured request: a [`Request::Return`], [`Request::Cancellation`],
@@ -44,7 +41,9 @@ impl Agent {
             .await
             .map_err(AgentError::Store)?
             .map(|v| v.value)
-            .filter(|s| now - s.updated_at <= Duration::hours(VERIFIED_FOR_HOURS));
+            .filter(|s| {
+                now - s.updated_at <= Duration::hours(super::conversation::VERIFIED_FOR_HOURS)
+            });
         let locale = state.as_ref().and_then(|s| s.locale).unwrap_or_default();
         let mut effects = Effects::default();
         let mut reasons = Vec::new();
@@ -238,13 +237,13 @@ impl Agent {
             }
         }
         let facts = self.facts(order, customer, None).await?;
-        let decision = decide(
-            &Request::AddressChange(request.clone()),
-            &facts,
-            &self.policy,
-            self.ports.clock.now(),
-        );
-        self.log_decision(format!("order:{}", order.id), &decision, effects)
+        let decision = self
+            .decide_logged(
+                &Request::AddressChange(request.clone()),
+                &facts,
+                order,
+                effects,
+            )
             .await;
         let reply = match decision.outcome {
             Outcome::Approve => match self.ports.oms.change_shipping_address(request).await {
@@ -293,13 +292,13 @@ impl Agent {
             .collect();
         let mut facts = self.facts(order, customer, None).await?;
         facts.exchange_offers = self.offers_for(order, &swapped).await?;
-        let decision = decide(
-            &Request::ItemModification(request.clone()),
-            &facts,
-            &self.policy,
-            self.ports.clock.now(),
-        );
-        self.log_decision(format!("order:{}", order.id), &decision, effects)
+        let decision = self
+            .decide_logged(
+                &Request::ItemModification(request.clone()),
+                &facts,
+                order,
+                effects,
+            )
             .await;
         let reply = match decision.outcome {
             Outcome::Approve => {

@@ -188,15 +188,7 @@ impl Eval<'_> {
             );
             self.force(Outcome::NeedsHuman);
         }
-        if self.facts.order.risk.fraud_flagged && self.policy.fraud.flagged_orders_need_human {
-            self.reason(
-                ReasonCode::FraudFlagged,
-                "fraud.flagged_orders_need_human",
-                None,
-                "the order is flagged as a fraud risk",
-            );
-            self.force(Outcome::NeedsHuman);
-        }
+        self.fraud_flag_check();
         self.reason(
             ReasonCode::ChangeAllowed,
             "address_change",

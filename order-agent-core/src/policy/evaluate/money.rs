@@ -378,6 +378,19 @@ impl Eval<'_> {
         }
     }
 
+    /// A fraud-flagged order goes to a human when the policy says so.
+    pub(super) fn fraud_flag_check(&mut self) {
+        if self.facts.order.risk.fraud_flagged && self.policy.fraud.flagged_orders_need_human {
+            self.reason(
+                ReasonCode::FraudFlagged,
+                "fraud.flagged_orders_need_human",
+                None,
+                "the order is flagged as a fraud risk",
+            );
+            self.force(Outcome::NeedsHuman);
+        }
+    }
+
     /// Order-level signals that send any money-moving request to a human.
     pub(super) fn fraud_checks(&mut self) -> EvalResult {
         let order = &self.facts.order;
@@ -392,15 +405,7 @@ impl Eval<'_> {
             );
             self.force(Outcome::NeedsHuman);
         }
-        if order.risk.fraud_flagged && fraud.flagged_orders_need_human {
-            self.reason(
-                ReasonCode::FraudFlagged,
-                "fraud.flagged_orders_need_human",
-                None,
-                "the order is flagged as a fraud risk",
-            );
-            self.force(Outcome::NeedsHuman);
-        }
+        self.fraud_flag_check();
         let blocked_email = fraud.blocklisted_emails.iter().any(|b| {
             b.trim().eq_ignore_ascii_case(order.email.trim())
                 || b.trim().eq_ignore_ascii_case(customer.email.trim())

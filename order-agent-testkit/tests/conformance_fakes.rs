@@ -12,11 +12,13 @@ use order_agent_core::ports::{
 };
 use order_agent_core::{Currency, Money};
 use order_agent_testkit::conformance::{
-    self, carrier, clock, helpdesk, interpreter, inventory, messaging, oms, payments, store,
+    self, carrier, clock, helpdesk, interpreter, inventory, messaging, oms, payments, queue,
+    store,
 };
 use order_agent_testkit::fakes::broken::{
     CarrierWithNewestEventsFirst, DecisionLogReusingSequenceNumbers, ForgetfulInbox,
     LastWriteWinsConversationStore, OmsFailingOnMissingOrder, PaymentsIgnoringIdempotencyKeys,
+    QueueIgnoringClaims,
 };
 use order_agent_testkit::fakes::mocks::{MockClock, MockInterpreter};
 use order_agent_testkit::fakes::{
@@ -215,6 +217,19 @@ async fn forgetful_inbox_fails() {
         &[
             "store.inbox_marks_each_event_once",
             "store.inbox_concurrent_marks_count_once",
+        ],
+    );
+}
+
+#[tokio::test]
+async fn queue_ignoring_claims_fails() {
+    assert_fails(
+        queue::queue_suite(&QueueIgnoringClaims::default(), &store::sample()).await,
+        &[
+            "store.queue_hands_a_key_to_one_worker_at_a_time",
+            "store.queue_takes_over_expired_claims_and_fences_the_old_one",
+            "store.queue_retries_in_order_and_gives_up",
+            "store.queue_concurrent_claims_never_share_a_key",
         ],
     );
 }

@@ -30,9 +30,13 @@ mod codec;
 #[cfg(feature = "postgres")]
 #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
 pub mod postgres;
+#[cfg(feature = "postgres")]
+mod postgres_queue;
 #[cfg(feature = "sqlite")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
 pub mod sqlite;
+#[cfg(feature = "sqlite")]
+mod sqlite_queue;
 
 pub use chain::{ChainBreak, ChainVerification, ExportedDecision};
 #[cfg(feature = "postgres")]

@@ -97,7 +97,7 @@ impl PostgresConfig {
 }
 
 /// The schema, one migration per version, applied in order when a store connects.
-const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, super::postgres_queue::MIGRATION_2)];
 
 // JSON is kept as text, exactly as serde_json wrote it; jsonb would refuse the escape `\u0000`
 // that serde_json writes for a NUL character in a string.
@@ -341,6 +341,9 @@ impl PostgresStore {
         tx.commit().await.map_err(|e| pg_error(OPEN, e))
     }
 
+    /// The schema version this library brings a database to.
+    pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
     /// The schema version the database is at.
     pub async fn schema_version(&self) -> PortResult<i64> {
         let client = self.client(OPEN).await?;
@@ -390,7 +393,10 @@ impl PostgresStore {
         Ok(written)
     }
 
-    async fn client(&self, op: &'static str) -> PortResult<deadpool_postgres::Client> {
+    pub(super) async fn client(
+        &self,
+        op: &'static str,
+    ) -> PortResult<deadpool_postgres::Client> {
         self.pool.get().await.map_err(|e| pool_error(op, e))
     }
 
@@ -425,7 +431,7 @@ impl PostgresStore {
     }
 }
 
-fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
+pub(super) fn get<'a, T: tokio_postgres::types::FromSql<'a>>(
     op: &'static str,
     row: &'a Row,
     column: usize,
@@ -449,7 +455,7 @@ fn read_intent(op: &'static str, row: &Row) -> PortResult<IntentRow> {
 }
 
 /// Maps PostgreSQL's SQLSTATE classes and connection failures onto port error kinds.
-fn pg_error(op: &'static str, error: tokio_postgres::Error) -> PortError {
+pub(super) fn pg_error(op: &'static str, error: tokio_postgres::Error) -> PortError {
     let mapped = match error.code().map(|c| c.code()) {
         Some(code) if code.starts_with("08") => {
             PortError::unavailable(op, "the connection to the database failed")

@@ -58,7 +58,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const PAGE: i64 = 1_000;
 
 /// The schema, one migration per version, applied in order when a store opens.
-const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1)];
+const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, super::sqlite_queue::MIGRATION_2)];
 
 const MIGRATION_1: &str = r#"
 CREATE TABLE idempotency_records (
@@ -221,6 +221,9 @@ impl SqliteStore {
         })
     }
 
+    /// The schema version this library brings a database to.
+    pub const SCHEMA_VERSION: i64 = MIGRATIONS[MIGRATIONS.len() - 1].0;
+
     /// The schema version the database is at.
     pub async fn schema_version(&self) -> PortResult<i64> {
         self.run(OPEN, |c| {
@@ -275,7 +278,7 @@ impl SqliteStore {
         Ok(written)
     }
 
-    async fn run<T, F>(&self, op: &'static str, f: F) -> PortResult<T>
+    pub(super) async fn run<T, F>(&self, op: &'static str, f: F) -> PortResult<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> PortResult<T> + Send + 'static,
@@ -349,7 +352,7 @@ fn chain_rows(c: &Connection, after: i64, limit: i64) -> rusqlite::Result<Vec<Ch
 }
 
 /// Maps SQLite's result codes onto port error kinds.
-fn sqlite_error(op: &'static str, error: rusqlite::Error) -> PortError {
+pub(super) fn sqlite_error(op: &'static str, error: rusqlite::Error) -> PortError {
     let kind_error = match &error {
         rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
             ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked => {

@@ -45,9 +45,10 @@ pub use messaging::{Delivery, Messaging, MessagingRef, OutboundMessage};
 pub use oms::{Oms, OmsExt, OmsRef};
 pub use payments::{Payments, PaymentsExt, PaymentsRef, RefundRequest};
 pub use store::{
-    ConversationKey, ConversationState, ConversationStore, DecisionLog, DecisionRecord, EventInbox,
-    IdempotencyRecord, IdempotencyStore, IdempotencyStoreExt, LoggedDecision, PendingQuestion,
-    PutOutcome, RefundIntent, RefundIntentState, RefundIntentStore, RefundIntentTransition,
+    Claim, ClaimedEvent, ConversationKey, ConversationState, ConversationStore, DecisionLog,
+    DecisionRecord, EventInbox, EventQueue, IdempotencyRecord, IdempotencyStore,
+    IdempotencyStoreExt, LoggedDecision, PendingQuestion, PutOutcome, QueueStats, QueuedEvent,
+    RefundIntent, RefundIntentState, RefundIntentStore, RefundIntentTransition, Retry,
     ReturnStore, Store, StoreRef, TransitionOutcome, Versioned,
 };
 
@@ -64,8 +65,8 @@ pub mod mocks {
     pub use super::oms::MockOms;
     pub use super::payments::MockPayments;
     pub use super::store::{
-        MockConversationStore, MockDecisionLog, MockEventInbox, MockIdempotencyStore,
-        MockRefundIntentStore, MockReturnStore,
+        MockConversationStore, MockDecisionLog, MockEventInbox, MockEventQueue,
+        MockIdempotencyStore, MockRefundIntentStore, MockReturnStore,
     };
 }
 

@@ -57,6 +57,16 @@ pub mod ops {
     pub const APPEND_DECISION: &str = "store.append_decision";
     /// [`DecisionLog::decisions`](super::DecisionLog::decisions).
     pub const DECISIONS: &str = "store.decisions";
+    /// [`EventQueue::enqueue_event`](super::EventQueue::enqueue_event).
+    pub const ENQUEUE_EVENT: &str = "store.enqueue_event";
+    /// [`EventQueue::claim_events`](super::EventQueue::claim_events).
+    pub const CLAIM_EVENTS: &str = "store.claim_events";
+    /// [`EventQueue::complete_event`](super::EventQueue::complete_event).
+    pub const COMPLETE_EVENT: &str = "store.complete_event";
+    /// [`EventQueue::retry_event`](super::EventQueue::retry_event).
+    pub const RETRY_EVENT: &str = "store.retry_event";
+    /// [`EventQueue::queue_stats`](super::EventQueue::queue_stats).
+    pub const QUEUE_STATS: &str = "store.queue_stats";
 }
 
 /// The answer of a create-if-absent write.
@@ -559,12 +569,168 @@ pub trait DecisionLog: Send + Sync + Debug + 'static {
 }
 
 // ---------------------------------------------------------------------------------------------
+// event queue
+
+/// An event accepted for processing, as the queue keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QueuedEvent {
+    /// Where it came from, e.g. `carrier:swiss-post`; with `id`, its identity.
+    pub source: String,
+    /// The upstream id.
+    pub id: String,
+    /// Events with the same key are never worked on by two workers at once, e.g.
+    /// `order:o_1042`.
+    pub ordering_key: String,
+    /// The event itself, as JSON.
+    pub payload: serde_json::Value,
+    /// When it was accepted.
+    pub enqueued_at: DateTime<Utc>,
+}
+
+/// The right to work on one ordering key until a time, handed out by
+/// [`EventQueue::claim_events`]. Completing or retrying an event needs the claim under which it
+/// was handed out, so a worker whose lease expired (and whose key another worker took over)
+/// cannot complete what it no longer holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Claim {
+    /// The worker holding it.
+    pub worker: String,
+    /// A number that grows with every claim of the key (a fencing token).
+    pub token: u64,
+    /// Until when it holds.
+    pub until: DateTime<Utc>,
+}
+
+/// One event handed to a worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClaimedEvent {
+    /// The event.
+    pub event: QueuedEvent,
+    /// How many times it was handed out, this time included (at least 1).
+    pub attempt: u32,
+    /// The claim it was handed out under.
+    pub claim: Claim,
+}
+
+/// How full the queue is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QueueStats {
+    /// Accepted and not yet completed (including those waiting for a retry).
+    pub pending: u64,
+    /// Of those, in flight under a claim that has not expired.
+    pub leased: u64,
+    /// Completed.
+    pub completed: u64,
+    /// Given up after too many attempts (each with a ticket for staff).
+    pub dead: u64,
+}
+
+/// What happens to an event whose processing failed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "then", rename_all = "snake_case")]
+pub enum Retry {
+    /// Try again from `at` on.
+    At {
+        /// When it is due again.
+        at: DateTime<Utc>,
+    },
+    /// Give up: the event stays recorded as dead, with the error, and is never handed out again.
+    GiveUp,
+}
+
+/// The durable queue of accepted events (webhooks, stream messages, warehouse receipts): an
+/// event is accepted once, survives crashes, and is handed to one worker at a time until it is
+/// completed, so none is lost and none is worked on twice at once.
+///
+/// Together with the [`EventInbox`] (deduplication of what was processed) and keyed side effects,
+/// this is what lets a crash at any point resume without losing or repeating anything.
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+#[async_trait]
+pub trait EventQueue: Send + Sync + Debug + 'static {
+    /// Accepts `event` unless an event with its source and id was accepted before; returns whether
+    /// it was new.
+    ///
+    /// # Behavior
+    ///
+    /// - MUST return `true` the first time and `false` every later time for the same source and
+    ///   id, also after the event was completed or given up; it MUST NOT forget.
+    /// - Of concurrent enqueues of one event, exactly one MUST return `true`.
+    /// - Once it returned, the event MUST survive a restart of the process.
+    /// - MUST return [`InvalidInput`](super::PortErrorKind::InvalidInput) for an empty source,
+    ///   id or ordering key.
+    async fn enqueue_event(&self, event: &QueuedEvent) -> PortResult<bool>;
+
+    /// Hands `worker` up to `limit` due events, leasing their ordering keys until `until`.
+    ///
+    /// # Behavior
+    ///
+    /// - MUST hand out only events accepted, not completed, not given up, and due (never retried,
+    ///   or retried with a time at or before `now`).
+    /// - An event is *in flight* from being handed out until it is completed or retried. MUST NOT
+    ///   hand out an event whose ordering key has an event in flight under a claim that has not
+    ///   expired at `now` (this worker's included); an expired claim MUST NOT block.
+    /// - MUST NOT hand out an event while an earlier event of its key is waiting for its retry.
+    /// - Every event handed out MUST carry a claim whose token is greater than any token handed
+    ///   out before for its key; all events of one key in one answer share one claim.
+    /// - Of concurrent claims, no two MUST receive events of the same ordering key.
+    /// - Events of one key MUST come in the order they were accepted.
+    async fn claim_events(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<ClaimedEvent>>;
+
+    /// Marks event `source`/`id` completed, if `claim` still holds its key; returns whether it
+    /// did.
+    ///
+    /// # Behavior
+    ///
+    /// - When the key's current claim is `claim` (same worker and token; expired or not, as long
+    ///   as nobody claimed the key since), MUST mark the event completed and return `true`.
+    /// - Otherwise MUST change nothing and return `false`; for an unknown event too.
+    /// - Completing a completed event under its claim MUST return `true` and change nothing.
+    async fn complete_event(&self, source: &str, id: &str, claim: &Claim) -> PortResult<bool>;
+
+    /// Puts event `source`/`id` back for a later attempt, or gives up on it, if `claim` still
+    /// holds its key; returns whether it did.
+    ///
+    /// # Behavior
+    ///
+    /// - Under the key's current claim, MUST record `error` and either make the event due again
+    ///   at the retry's time or mark it given up, and return `true`; otherwise MUST change nothing
+    ///   and return `false`.
+    /// - MUST NOT change an event already completed or given up (and return `false`).
+    async fn retry_event(
+        &self,
+        source: &str,
+        id: &str,
+        claim: &Claim,
+        retry: &Retry,
+        error: &str,
+    ) -> PortResult<bool>;
+
+    /// How many events are pending, in flight, completed and given up, at `now`.
+    async fn queue_stats(&self, now: DateTime<Utc>) -> PortResult<QueueStats>;
+}
+
+// ---------------------------------------------------------------------------------------------
 // the whole store
 
 /// The whole state store: every store trait at once. Implemented for every type that implements
 /// them all; never implement it by hand.
 pub trait Store:
-    IdempotencyStore + ReturnStore + RefundIntentStore + EventInbox + ConversationStore + DecisionLog
+    IdempotencyStore
+    + ReturnStore
+    + RefundIntentStore
+    + EventInbox
+    + EventQueue
+    + ConversationStore
+    + DecisionLog
 {
 }
 
@@ -573,6 +739,7 @@ impl<S> Store for S where
         + ReturnStore
         + RefundIntentStore
         + EventInbox
+        + EventQueue
         + ConversationStore
         + DecisionLog
         + ?Sized

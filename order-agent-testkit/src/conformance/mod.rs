@@ -36,6 +36,7 @@ pub mod inventory;
 pub mod messaging;
 pub mod oms;
 pub mod payments;
+pub mod queue;
 pub(crate) mod sample_data;
 pub mod store;
 

@@ -44,6 +44,7 @@ pub async fn run_all(store: &dyn Store, fixture: &StoreFixture) -> Result<(), Co
     return_checks(&mut runner, store, fixture).await;
     refund_intent_checks(&mut runner, store, fixture).await;
     inbox_checks(&mut runner, store, fixture).await;
+    super::queue::queue_checks(&mut runner, store, fixture).await;
     conversation_checks(&mut runner, store, fixture).await;
     decision_log_checks(&mut runner, store, fixture).await;
     runner.finish()

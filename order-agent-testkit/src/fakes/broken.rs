@@ -12,10 +12,12 @@ use order_agent_core::domain::{
     ItemModificationRequest, Order, OrderId, OrderNumber, Payment, PaymentId, Refund,
     ReturnAuthorisation, TrackingNumber,
 };
+use chrono::{DateTime, Utc};
 use order_agent_core::ports::{
-    AddressValidation, Carrier, ConversationKey, ConversationState, ConversationStore, DecisionLog,
-    DecisionRecord, EventInbox, LoggedDecision, Oms, Payments, PortError, PortResult,
-    RefundRequest, ReturnLabel, ReturnLabelRequest, Tracking, Versioned,
+    AddressValidation, Carrier, Claim, ClaimedEvent, ConversationKey, ConversationState,
+    ConversationStore, DecisionLog, DecisionRecord, EventInbox, EventQueue, LoggedDecision, Oms,
+    Payments, PortError, PortResult, QueueStats, QueuedEvent, RefundRequest, Retry, ReturnLabel,
+    ReturnLabelRequest, Tracking, Versioned,
 };
 
 use super::faults::lock;
@@ -241,5 +243,55 @@ impl ConversationStore for LastWriteWinsConversationStore {
     async fn delete_conversation(&self, key: &ConversationKey) -> PortResult<()> {
         lock(&self.conversations).remove(key);
         Ok(())
+    }
+}
+
+/// A queue that ignores claims in flight: every claim is answered as if every earlier claim had
+/// expired, so two workers get the same order at once.
+#[derive(Debug, Default)]
+pub struct QueueIgnoringClaims {
+    inner: super::FakeStore,
+    claims: AtomicU64,
+}
+
+#[async_trait]
+impl EventQueue for QueueIgnoringClaims {
+    async fn enqueue_event(&self, event: &QueuedEvent) -> PortResult<bool> {
+        self.inner.enqueue_event(event).await
+    }
+
+    async fn claim_events(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<ClaimedEvent>> {
+        // Each claim pretends a year more has passed, so every earlier lease has run out (and
+        // every retry time too).
+        let years = self.claims.fetch_add(1, Ordering::SeqCst) as i64 + 1;
+        let far = now + chrono::Duration::days(365 * years);
+        self.inner
+            .claim_events(worker, far, far + (until - now), limit)
+            .await
+    }
+
+    async fn complete_event(&self, source: &str, id: &str, claim: &Claim) -> PortResult<bool> {
+        self.inner.complete_event(source, id, claim).await
+    }
+
+    async fn retry_event(
+        &self,
+        source: &str,
+        id: &str,
+        claim: &Claim,
+        retry: &Retry,
+        error: &str,
+    ) -> PortResult<bool> {
+        self.inner.retry_event(source, id, claim, retry, error).await
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> PortResult<QueueStats> {
+        self.inner.queue_stats(now).await
     }
 }

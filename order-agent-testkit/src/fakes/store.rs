@@ -6,11 +6,12 @@ use std::sync::Mutex;
 use async_trait::async_trait;
 use order_agent_core::domain::{OrderId, ReturnAuthorisation, ReturnId};
 use order_agent_core::ports::store::ops;
+use chrono::{DateTime, Utc};
 use order_agent_core::ports::{
-    ConversationKey, ConversationState, ConversationStore, DecisionLog, DecisionRecord, EventInbox,
-    IdempotencyRecord, IdempotencyStore, LoggedDecision, PortError, PortResult, PutOutcome,
-    RefundIntent, RefundIntentState, RefundIntentStore, RefundIntentTransition, ReturnStore,
-    TransitionOutcome, Versioned,
+    Claim, ClaimedEvent, ConversationKey, ConversationState, ConversationStore, DecisionLog,
+    DecisionRecord, EventInbox, EventQueue, IdempotencyRecord, IdempotencyStore, LoggedDecision,
+    PortError, PortResult, PutOutcome, QueueStats, QueuedEvent, RefundIntent, RefundIntentState,
+    RefundIntentStore, RefundIntentTransition, Retry, ReturnStore, TransitionOutcome, Versioned,
 };
 use serde_json::json;
 
@@ -28,6 +29,30 @@ struct StoreState {
     /// Highest version ever given per conversation, so that versions are never reused.
     conversation_versions: BTreeMap<ConversationKey, u64>,
     decisions: Vec<LoggedDecision>,
+    /// Accepted events in acceptance order.
+    queue: Vec<QueueRow>,
+    /// Position in `queue` per (source, id).
+    queued: BTreeMap<(String, String), usize>,
+    /// The latest claim per ordering key.
+    claims: BTreeMap<String, Claim>,
+}
+
+#[derive(Debug)]
+struct QueueRow {
+    event: QueuedEvent,
+    state: QueueRowState,
+    attempts: u32,
+    due: Option<DateTime<Utc>>,
+    /// Handed out and neither completed nor retried since.
+    in_flight: bool,
+    last_error: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum QueueRowState {
+    Pending,
+    Completed,
+    Dead,
 }
 
 /// A state store in memory: each concern a map behind one mutex, with exactly the semantics of
@@ -267,6 +292,209 @@ fn state_name(state: RefundIntentState) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
+}
+
+#[async_trait]
+impl EventQueue for FakeStore {
+    async fn enqueue_event(&self, event: &QueuedEvent) -> PortResult<bool> {
+        self.instrumentation
+            .call(
+                ops::ENQUEUE_EVENT,
+                json!({ "source": event.source, "id": event.id, "key": event.ordering_key }),
+                |_| {
+                    if event.source.is_empty()
+                        || event.id.is_empty()
+                        || event.ordering_key.is_empty()
+                    {
+                        return Err(PortError::invalid_input(
+                            ops::ENQUEUE_EVENT,
+                            "source, id and ordering key must not be empty",
+                        ));
+                    }
+                    let mut state = lock(&self.state);
+                    let id = (event.source.clone(), event.id.clone());
+                    if state.queued.contains_key(&id) {
+                        return Ok(false);
+                    }
+                    let at = state.queue.len();
+                    state.queue.push(QueueRow {
+                        event: event.clone(),
+                        state: QueueRowState::Pending,
+                        attempts: 0,
+                        due: None,
+                        in_flight: false,
+                        last_error: None,
+                    });
+                    state.queued.insert(id, at);
+                    Ok(true)
+                },
+            )
+            .await
+    }
+
+    async fn claim_events(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+        limit: usize,
+    ) -> PortResult<Vec<ClaimedEvent>> {
+        self.instrumentation
+            .call(
+                ops::CLAIM_EVENTS,
+                json!({ "worker": worker, "limit": limit }),
+                |_| {
+                    let mut guard = lock(&self.state);
+                    let state = &mut *guard;
+                    let mut handed: Vec<ClaimedEvent> = Vec::new();
+                    // Keys with an event in flight under a lease that has not expired.
+                    let mut blocked: BTreeSet<String> = state
+                        .queue
+                        .iter()
+                        .filter(|row| row.state == QueueRowState::Pending && row.in_flight)
+                        .map(|row| row.event.ordering_key.clone())
+                        .filter(|key| state.claims.get(key).is_some_and(|c| c.until > now))
+                        .collect();
+                    let mut fresh: BTreeMap<String, Claim> = BTreeMap::new();
+                    for row in state.queue.iter_mut() {
+                        if handed.len() >= limit {
+                            break;
+                        }
+                        if row.state != QueueRowState::Pending {
+                            continue;
+                        }
+                        let key = row.event.ordering_key.clone();
+                        if blocked.contains(&key) {
+                            continue;
+                        }
+                        let claim = match fresh.get(&key) {
+                            Some(claim) => claim.clone(),
+                            None => {
+                                let previous = state.claims.get(&key);
+                                if row.due.is_some_and(|due| due > now) {
+                                    // Later events of the key wait for this one.
+                                    blocked.insert(key);
+                                    continue;
+                                }
+                                let claim = Claim {
+                                    worker: worker.to_owned(),
+                                    token: previous.map_or(1, |c| c.token + 1),
+                                    until,
+                                };
+                                fresh.insert(key.clone(), claim.clone());
+                                claim
+                            }
+                        };
+                        if row.due.is_some_and(|due| due > now) {
+                            blocked.insert(key);
+                            continue;
+                        }
+                        row.attempts += 1;
+                        row.in_flight = true;
+                        handed.push(ClaimedEvent {
+                            event: row.event.clone(),
+                            attempt: row.attempts,
+                            claim,
+                        });
+                    }
+                    state.claims.extend(fresh);
+                    Ok(handed)
+                },
+            )
+            .await
+    }
+
+    async fn complete_event(&self, source: &str, id: &str, claim: &Claim) -> PortResult<bool> {
+        self.instrumentation
+            .call(
+                ops::COMPLETE_EVENT,
+                json!({ "source": source, "id": id, "token": claim.token }),
+                |_| {
+                    let mut guard = lock(&self.state);
+                    let state = &mut *guard;
+                    let Some(&at) = state.queued.get(&(source.to_owned(), id.to_owned())) else {
+                        return Ok(false);
+                    };
+                    let row = &mut state.queue[at];
+                    if state.claims.get(&row.event.ordering_key) != Some(claim) {
+                        return Ok(false);
+                    }
+                    match row.state {
+                        QueueRowState::Pending => {
+                            row.state = QueueRowState::Completed;
+                            row.in_flight = false;
+                            Ok(true)
+                        }
+                        QueueRowState::Completed => Ok(true),
+                        QueueRowState::Dead => Ok(false),
+                    }
+                },
+            )
+            .await
+    }
+
+    async fn retry_event(
+        &self,
+        source: &str,
+        id: &str,
+        claim: &Claim,
+        retry: &Retry,
+        error: &str,
+    ) -> PortResult<bool> {
+        self.instrumentation
+            .call(
+                ops::RETRY_EVENT,
+                json!({ "source": source, "id": id, "token": claim.token, "retry": retry }),
+                |_| {
+                    let mut guard = lock(&self.state);
+                    let state = &mut *guard;
+                    let Some(&at) = state.queued.get(&(source.to_owned(), id.to_owned())) else {
+                        return Ok(false);
+                    };
+                    let row = &mut state.queue[at];
+                    if state.claims.get(&row.event.ordering_key) != Some(claim)
+                        || row.state != QueueRowState::Pending
+                    {
+                        return Ok(false);
+                    }
+                    row.last_error = Some(error.to_owned());
+                    row.in_flight = false;
+                    match retry {
+                        Retry::At { at } => row.due = Some(*at),
+                        Retry::GiveUp => row.state = QueueRowState::Dead,
+                    }
+                    Ok(true)
+                },
+            )
+            .await
+    }
+
+    async fn queue_stats(&self, now: DateTime<Utc>) -> PortResult<QueueStats> {
+        self.instrumentation
+            .call(ops::QUEUE_STATS, json!({}), |_| {
+                let state = lock(&self.state);
+                let mut stats = QueueStats::default();
+                for row in &state.queue {
+                    match row.state {
+                        QueueRowState::Pending => {
+                            stats.pending += 1;
+                            if row.in_flight
+                                && state
+                                    .claims
+                                    .get(&row.event.ordering_key)
+                                    .is_some_and(|c| c.until > now)
+                            {
+                                stats.leased += 1;
+                            }
+                        }
+                        QueueRowState::Completed => stats.completed += 1,
+                        QueueRowState::Dead => stats.dead += 1,
+                    }
+                }
+                Ok(stats)
+            })
+            .await
+    }
 }
 
 #[async_trait]

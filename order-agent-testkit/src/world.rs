@@ -133,6 +133,8 @@ impl World {
             },
             return_carrier: "swiss-post".to_owned(),
             recent_orders: 10,
+            queue: Default::default(),
+            payment_idempotency_window_hours: 24,
         }
     }
 

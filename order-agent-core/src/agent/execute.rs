@@ -209,9 +209,9 @@ impl Agent {
                 created_at: now,
                 updated_at: now,
             };
-            let stored = match self.ports.store.create_refund_intent(&intent).await {
-                Ok(PutOutcome::Inserted) => intent,
-                Ok(PutOutcome::AlreadyPresent(existing)) => existing,
+            let (stored, retrying) = match self.ports.store.create_refund_intent(&intent).await {
+                Ok(PutOutcome::Inserted) => (intent, false),
+                Ok(PutOutcome::AlreadyPresent(existing)) => (existing, true),
                 Err(e) => {
                     effects.fail(&e);
                     outcome = RefundOutcome::Failed;
@@ -247,6 +247,29 @@ impl Agent {
                 }
                 RefundIntentState::Pending | RefundIntentState::Approved => {}
             }
+            if retrying && self.beyond_idempotency_window(&stored) {
+                // The processor may have forgotten the key: re-sending it could refund again.
+                // Look first; if the payment's refunds cannot be listed, send nothing.
+                match self.ports.payments.refunds(payment_id).await {
+                    Ok(refunds) => {
+                        let made = refunds.into_iter().find(|r| {
+                            r.idempotency_key.as_deref() == Some(key.as_str())
+                                && r.state != crate::domain::RefundState::Failed
+                        });
+                        if let Some(refund) = made {
+                            self.settle_intent(&key, stored.state, &refund, effects)
+                                .await;
+                            effects.actions.push(ActionTaken::AlreadyDone { key });
+                            continue;
+                        }
+                    }
+                    Err(e) => {
+                        effects.fail(&e);
+                        outcome = RefundOutcome::Failed;
+                        continue;
+                    }
+                }
+            }
             let request = RefundRequest {
                 payment_id: payment_id.clone(),
                 amount: tender.amount,
@@ -277,22 +300,8 @@ impl Agent {
             };
             match result {
                 Ok(refund) => {
-                    let transition = RefundIntentTransition {
-                        from: stored.state,
-                        to: RefundIntentState::Succeeded,
-                        approval_ticket: None,
-                        refund_id: Some(refund.id.clone()),
-                        at: self.ports.clock.now(),
-                    };
-                    match self
-                        .ports
-                        .store
-                        .transition_refund_intent(&key, &transition)
-                        .await
-                    {
-                        Ok(TransitionOutcome::Applied(_)) | Ok(TransitionOutcome::Stale(_)) => {}
-                        Err(e) => effects.fail(&e),
-                    }
+                    self.settle_intent(&key, stored.state, &refund, effects)
+                        .await;
                     effects.actions.push(ActionTaken::Refunded {
                         payment_id: payment_id.clone(),
                         amount: refund.amount,
@@ -326,6 +335,41 @@ impl Agent {
             }
         }
         outcome
+    }
+
+    /// Whether `intent` may be older than the processor's memory of its idempotency key. The
+    /// key is first sent after the intent is created, so an intent created within the window
+    /// is certainly still remembered; an hour of margin covers clock differences.
+    fn beyond_idempotency_window(&self, intent: &RefundIntent) -> bool {
+        let window = chrono::Duration::hours(i64::from(self.config.payment_idempotency_window_hours))
+            - chrono::Duration::hours(1);
+        self.ports.clock.now() - intent.created_at >= window
+    }
+
+    /// Records that the processor made `refund` for intent `key`.
+    async fn settle_intent(
+        &self,
+        key: &str,
+        from: RefundIntentState,
+        refund: &crate::domain::Refund,
+        effects: &mut Effects,
+    ) {
+        let transition = RefundIntentTransition {
+            from,
+            to: RefundIntentState::Succeeded,
+            approval_ticket: None,
+            refund_id: Some(refund.id.clone()),
+            at: self.ports.clock.now(),
+        };
+        match self
+            .ports
+            .store
+            .transition_refund_intent(key, &transition)
+            .await
+        {
+            Ok(TransitionOutcome::Applied(_)) | Ok(TransitionOutcome::Stale(_)) => {}
+            Err(e) => effects.fail(&e),
+        }
     }
 
     /// Creates the return label once per return; a retry finds the first label.

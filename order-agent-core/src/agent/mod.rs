@@ -17,11 +17,13 @@ mod conversation;
 mod events;
 mod execute;
 mod operations;
+mod queue;
 mod requests;
 
 use std::sync::Arc;
 
 pub use approvals::Approval;
+pub use queue::{ordering_key, QueueConfig, QueueReport};
 
 use serde::{Deserialize, Serialize};
 
@@ -77,6 +79,18 @@ pub struct AgentConfig {
     /// How many recent orders of a customer are considered when none is named.
     #[serde(default = "default_recent_orders")]
     pub recent_orders: usize,
+    /// How the event queue is worked.
+    #[serde(default)]
+    pub queue: QueueConfig,
+    /// How long the payment processor remembers an idempotency key (Stripe: 24 hours). A refund
+    /// intent older than this is never simply re-sent: the payment's refunds are listed first,
+    /// because the processor would no longer recognise the key and would refund again.
+    #[serde(default = "default_idempotency_window_hours")]
+    pub payment_idempotency_window_hours: u32,
+}
+
+fn default_idempotency_window_hours() -> u32 {
+    24
 }
 
 fn default_min_confidence() -> f32 {

@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use order_agent_core::domain::{Order, Payment, PaymentId, Refund, RefundId, RefundState};
 use order_agent_core::ports::payments::ops;
 use order_agent_core::ports::{ClockRef, Payments, PortError, PortResult, RefundRequest};
+use chrono::{DateTime, Utc};
 use order_agent_core::Money;
 use serde_json::json;
 
@@ -20,8 +21,10 @@ struct PaymentsState {
     /// Refunds made through the fake, oldest first.
     refunds: Vec<Refund>,
     /// Idempotency key → the request's payment and amount, and the refund it made.
-    keys: BTreeMap<String, (PaymentId, Money, RefundId)>,
+    keys: BTreeMap<String, (PaymentId, Money, RefundId, DateTime<Utc>)>,
     new_refund_state: RefundState,
+    idempotency_window: Option<chrono::Duration>,
+    refunds_beyond_captured: bool,
 }
 
 /// A payment processor that enforces idempotency keys (same key, same refund; same key, other
@@ -43,6 +46,8 @@ impl Default for FakePayments {
                 refunds: Vec::new(),
                 keys: BTreeMap::new(),
                 new_refund_state: RefundState::Succeeded,
+                idempotency_window: None,
+                refunds_beyond_captured: false,
             }),
             clock: default_fake_clock(),
             instrumentation: Instrumentation::default(),
@@ -90,6 +95,22 @@ impl FakePayments {
     #[must_use]
     pub fn with_new_refund_state(self, state: RefundState) -> FakePayments {
         lock(&self.state).new_refund_state = state;
+        self
+    }
+
+    /// Forgets an idempotency key `window` after its first use, as real processors do (Stripe:
+    /// 24 hours): a request with a forgotten key refunds again. By default keys are kept forever.
+    #[must_use]
+    pub fn with_idempotency_window(self, window: chrono::Duration) -> FakePayments {
+        lock(&self.state).idempotency_window = Some(window);
+        self
+    }
+
+    /// Accepts refunds beyond what is refundable, as a careless processor might, so that a test
+    /// can see an over-refund happen instead of having the processor refuse it.
+    #[must_use]
+    pub fn with_refunds_beyond_captured(self) -> FakePayments {
+        lock(&self.state).refunds_beyond_captured = true;
         self
     }
 
@@ -150,7 +171,13 @@ impl Payments for FakePayments {
             .call(ops::REFUND, request, |_| {
                 let mut state = lock(&self.state);
                 let key = &request.idempotency_key;
-                if let Some((payment_id, amount, refund_id)) = state.keys.get(key) {
+                let now = self.clock.now();
+                let window = state.idempotency_window;
+                let remembered = state
+                    .keys
+                    .get(key)
+                    .filter(|(_, _, _, first)| window.is_none_or(|w| now - *first <= w));
+                if let Some((payment_id, amount, refund_id, _)) = remembered {
                     if payment_id != &request.payment_id || amount != &request.amount {
                         return Err(PortError::conflict(
                             ops::REFUND,
@@ -198,7 +225,7 @@ impl Payments for FakePayments {
                     .try_cmp(&refundable)
                     .map_err(|e| PortError::unexpected(ops::REFUND, "compare").with_source(e))?
                     .is_gt();
-                if exceeds {
+                if exceeds && !state.refunds_beyond_captured {
                     return Err(PortError::rejected(
                         ops::REFUND,
                         "amount exceeds what is refundable",
@@ -212,7 +239,7 @@ impl Payments for FakePayments {
                     amount: request.amount,
                     state: state.new_refund_state,
                     idempotency_key: Some(key.clone()),
-                    created_at: self.clock.now(),
+                    created_at: now,
                 };
                 state.keys.insert(
                     key.clone(),
@@ -220,6 +247,7 @@ impl Payments for FakePayments {
                         request.payment_id.clone(),
                         request.amount,
                         refund.id.clone(),
+                        now,
                     ),
                 );
                 state.refunds.push(refund.clone());

@@ -6,4 +6,6 @@
 //!   database's own constraints and hash-chain the decision log.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "llm")]
+pub mod llm;
 pub mod store;

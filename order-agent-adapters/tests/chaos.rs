@@ -573,10 +573,12 @@ fn crashes_duplicates_and_four_workers_never_double_refund_or_lose_an_event() {
             }
             harness.heal().await;
             harness.check().await;
-            let mut counts = counts.lock().unwrap();
-            counts.0 += 1;
-            counts.1 += harness.accepted.len() as u64;
-            counts.2 += harness.world.payments.all_refunds().len() as u64;
+            {
+                let mut counts = counts.lock().unwrap();
+                counts.0 += 1;
+                counts.1 += harness.accepted.len() as u64;
+                counts.2 += harness.world.payments.all_refunds().len() as u64;
+            }
             harness.drop_schema().await;
         });
     });

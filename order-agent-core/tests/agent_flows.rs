@@ -1883,3 +1883,43 @@ async fn staff_decline_a_held_refund_and_no_money_moves() {
         .await;
     assert_eq!(refund_count(&world), 0);
 }
+
+/// An exchange for a variant of the same price refunds nothing on receipt: the new variant's
+/// price is looked up, not assumed to be zero.
+#[tokio::test]
+async fn an_exchange_received_refunds_only_the_price_difference() {
+    let (world, agent) = setup();
+    let authorisation = ReturnAuthorisation {
+        id: ReturnId::new("ret-exchange-1"),
+        request: ReturnRequest {
+            order_id: OrderId::new("ds-1008"),
+            lines: vec![ReturnLine {
+                line_id: LineId::new("l1"),
+                quantity: 1,
+                reason: ReturnReason::DoesNotFit,
+                exchange_for: Some(VariantId::new("v-merino-sweater-l")),
+            }],
+            resolution: ResolutionKind::Exchange,
+        },
+        authorised_at: days_before(now(&world), 2),
+        policy_version: "2026-01-01".to_owned(),
+    };
+    world
+        .store
+        .insert_return_authorisation(&authorisation)
+        .await
+        .unwrap();
+    let event = receipt_event(
+        &world,
+        "rcv-exchange-1",
+        &authorisation.id,
+        &[("l1", 1, None)],
+        false,
+    );
+    let outcome = agent.handle_event(&event).await;
+    assert!(outcome.errors.is_empty(), "{:?}", outcome.errors);
+    let decision = outcome.decision.expect("a decision");
+    let refund = decision.refund.expect("an exchange settlement");
+    assert!(!refund.total.is_positive(), "refunds {}", refund.total);
+    assert_eq!(refund_count(&world), 0, "{:?}", world.payments.all_refunds());
+}

@@ -216,9 +216,21 @@ impl Agent {
             outcome.reasons.push(reason);
             return Ok(());
         };
-        let facts = self
+        let mut facts = self
             .facts(&order, &customer, Some(&authorisation.id))
             .await?;
+        // An exchange is priced against the new variant: without its offer the engine cannot
+        // tell the difference (and sends the receipt to a person).
+        let exchanged: Vec<crate::domain::LineId> = authorisation
+            .request
+            .lines
+            .iter()
+            .filter(|l| l.exchange_for.is_some())
+            .map(|l| l.line_id.clone())
+            .collect();
+        if !exchanged.is_empty() {
+            facts.exchange_offers = self.offers_for(&order, &exchanged).await?;
+        }
         let now = self.ports.clock.now();
         let request = Request::Receipt {
             authorised: authorisation.request.clone(),

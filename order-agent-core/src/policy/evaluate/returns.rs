@@ -578,9 +578,22 @@ impl<'a> Eval<'a> {
                         .iter()
                         .find(|o| o.variant_id.as_str() == v)
                 });
-                if let Some(offer) = offer {
-                    new_items = new_items.checked_add(offer.unit_price.times(item.quantity)?)?;
-                }
+                let Some(offer) = offer else {
+                    // Without the new variant's price the difference is unknown: pricing the
+                    // exchange as a plain refund would pay out the whole item.
+                    self.reason(
+                        ReasonCode::RuleError,
+                        "facts",
+                        Some(&line.id),
+                        format!(
+                            "the exchange variant `{}` is not among the facts' exchange offers, \
+                             so its price is unknown",
+                            item.exchange_for.unwrap_or("?")
+                        ),
+                    );
+                    return Err(EvalError::Stop);
+                };
+                new_items = new_items.checked_add(offer.unit_price.times(item.quantity)?)?;
             }
             lines.push(RefundLine {
                 line_id: line.id.clone(),

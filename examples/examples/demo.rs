@@ -186,7 +186,10 @@ impl Demo {
         let key = format!("demo:step:{n}");
         match self.store.recall::<StepRecord>(&key).await {
             Ok(Some(record)) => {
-                println!("── {n}. {title}: done in an earlier run ({})", record.summary);
+                println!(
+                    "── {n}. {title}: done in an earlier run ({})",
+                    record.summary
+                );
                 self.resumed += 1;
                 return Ok(Step::Done(record));
             }
@@ -200,7 +203,11 @@ impl Demo {
             println!("\n   continuing where the last run stopped\n");
         }
         let record = run(self.agent.clone(), self.world.clone()).await?;
-        let record = match self.store.remember(&key, record, self.world.clock.peek()).await {
+        let record = match self
+            .store
+            .remember(&key, record, self.world.clock.peek())
+            .await
+        {
             Ok(record) => record,
             Err(e) => {
                 eprintln!("step {n}: the state store failed: {e}");

@@ -1921,5 +1921,10 @@ async fn an_exchange_received_refunds_only_the_price_difference() {
     let decision = outcome.decision.expect("a decision");
     let refund = decision.refund.expect("an exchange settlement");
     assert!(!refund.total.is_positive(), "refunds {}", refund.total);
-    assert_eq!(refund_count(&world), 0, "{:?}", world.payments.all_refunds());
+    assert_eq!(
+        refund_count(&world),
+        0,
+        "{:?}",
+        world.payments.all_refunds()
+    );
 }

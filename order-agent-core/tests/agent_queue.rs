@@ -14,8 +14,8 @@ use order_agent_core::domain::{
 };
 use order_agent_core::flows::events::{Event, EventKind};
 use order_agent_core::ports::{
-    payments::ops as payments_ops, EventQueue, PortErrorKind, RefundIntentState,
-    RefundIntentStore, ReturnStore,
+    payments::ops as payments_ops, EventQueue, PortErrorKind, RefundIntentState, RefundIntentStore,
+    ReturnStore,
 };
 use order_agent_testkit::builders::days_before;
 use order_agent_testkit::fakes::{FakePayments, Fault};
@@ -78,7 +78,10 @@ async fn an_event_is_accepted_once_and_retried_until_it_succeeds() {
     let return_id = authorised_return(&world).await;
     let event = receipt(&world, "rcv-1", &return_id);
     assert!(agent.accept(&event).await.unwrap());
-    assert!(!agent.accept(&event).await.unwrap(), "a redelivery is not new");
+    assert!(
+        !agent.accept(&event).await.unwrap(),
+        "a redelivery is not new"
+    );
 
     world.payments.faults().times(
         payments_ops::REFUND,

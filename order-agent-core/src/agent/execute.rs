@@ -341,8 +341,9 @@ impl Agent {
     /// key is first sent after the intent is created, so an intent created within the window
     /// is certainly still remembered; an hour of margin covers clock differences.
     fn beyond_idempotency_window(&self, intent: &RefundIntent) -> bool {
-        let window = chrono::Duration::hours(i64::from(self.config.payment_idempotency_window_hours))
-            - chrono::Duration::hours(1);
+        let window =
+            chrono::Duration::hours(i64::from(self.config.payment_idempotency_window_hours))
+                - chrono::Duration::hours(1);
         self.ports.clock.now() - intent.created_at >= window
     }
 

@@ -48,8 +48,8 @@ pub use store::{
     Claim, ClaimedEvent, ConversationKey, ConversationState, ConversationStore, DecisionLog,
     DecisionRecord, EventInbox, EventQueue, IdempotencyRecord, IdempotencyStore,
     IdempotencyStoreExt, LoggedDecision, PendingQuestion, PutOutcome, QueueStats, QueuedEvent,
-    RefundIntent, RefundIntentState, RefundIntentStore, RefundIntentTransition, Retry,
-    ReturnStore, Store, StoreRef, TransitionOutcome, Versioned,
+    RefundIntent, RefundIntentState, RefundIntentStore, RefundIntentTransition, Retry, ReturnStore,
+    Store, StoreRef, TransitionOutcome, Versioned,
 };
 
 /// The `mockall` mocks of every port, for unit tests of code that uses the ports.

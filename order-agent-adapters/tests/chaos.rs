@@ -290,15 +290,15 @@ impl Harness {
             }
             Op::Work(crashes) => {
                 let names: Vec<String> = (0..WORKERS).map(|i| format!("w{i}")).collect();
-                let runs = self
-                    .workers
-                    .iter()
-                    .zip(crashes)
-                    .zip(&names)
-                    .map(|((agent, crash), name)| CrashAfter {
-                        inner: Some(Box::pin(agent.work_queue(name, 4))),
-                        suspensions_left: *crash,
-                    });
+                let runs =
+                    self.workers
+                        .iter()
+                        .zip(crashes)
+                        .zip(&names)
+                        .map(|((agent, crash), name)| CrashAfter {
+                            inner: Some(Box::pin(agent.work_queue(name, 4))),
+                            suspensions_left: *crash,
+                        });
                 let results = futures_util::future::join_all(runs).await;
                 for (i, result) in results.into_iter().enumerate() {
                     match result {
@@ -353,7 +353,11 @@ impl Harness {
         for _ in 0..40 {
             self.world.clock.advance(Duration::hours(2));
             healer.work_queue("healer", 64).await.unwrap();
-            let stats = self.store.queue_stats(self.world.clock.peek()).await.unwrap();
+            let stats = self
+                .store
+                .queue_stats(self.world.clock.peek())
+                .await
+                .unwrap();
             if stats.pending == 0 {
                 break;
             }
@@ -409,7 +413,10 @@ impl Harness {
             }
         }
 
-        let limit = Money::from_minor(15_000, order_agent_core::Currency::from_code("CHF").unwrap());
+        let limit = Money::from_minor(
+            15_000,
+            order_agent_core::Currency::from_code("CHF").unwrap(),
+        );
         let tickets = self.world.helpdesk.tickets();
         for planned in RETURNS {
             let intents = self
@@ -419,7 +426,10 @@ impl Harness {
                 .unwrap();
             for intent in intents {
                 assert!(
-                    !matches!(intent.state, RefundIntentState::Pending | RefundIntentState::Approved),
+                    !matches!(
+                        intent.state,
+                        RefundIntentState::Pending | RefundIntentState::Approved
+                    ),
                     "intent {} is stuck in {:?}",
                     intent.key,
                     intent.state
@@ -427,14 +437,22 @@ impl Harness {
                 let paid = by_key.get(&intent.key).map(|a| a[0]);
                 match intent.state {
                     RefundIntentState::Succeeded => {
-                        assert_eq!(paid, Some(intent.amount), "intent {} paid {paid:?}", intent.key)
+                        assert_eq!(
+                            paid,
+                            Some(intent.amount),
+                            "intent {} paid {paid:?}",
+                            intent.key
+                        )
                     }
                     _ => assert_eq!(paid, None, "intent {} not succeeded but paid", intent.key),
                 }
                 let above_limit = intent.amount.try_cmp(&limit).unwrap().is_gt();
                 if above_limit || intent.state == RefundIntentState::NeedsApproval {
                     let ticket = intent.approval_ticket.as_ref().unwrap_or_else(|| {
-                        panic!("intent {} above the limit has no approval ticket", intent.key)
+                        panic!(
+                            "intent {} above the limit has no approval ticket",
+                            intent.key
+                        )
                     });
                     assert!(
                         tickets.iter().any(|t| &t.id == ticket),
@@ -551,7 +569,9 @@ fn cases() -> u32 {
 #[test]
 fn crashes_duplicates_and_four_workers_never_double_refund_or_lose_an_event() {
     if std::env::var_os("ORDER_AGENT_SKIP_POSTGRES").is_some() {
-        eprintln!("skipped: ORDER_AGENT_SKIP_POSTGRES is set (this test needs PostgreSQL at {URL})");
+        eprintln!(
+            "skipped: ORDER_AGENT_SKIP_POSTGRES is set (this test needs PostgreSQL at {URL})"
+        );
         return;
     }
     let runtime = tokio::runtime::Builder::new_multi_thread()

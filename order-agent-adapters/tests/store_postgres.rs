@@ -135,7 +135,10 @@ async fn reconnecting_keeps_the_data_and_migrates_once() {
     first.append_decision(&decision(1)).await.unwrap();
     drop(first);
     let again = store_in(&schema).await.unwrap();
-    assert_eq!(again.schema_version().await.unwrap(), PostgresStore::SCHEMA_VERSION);
+    assert_eq!(
+        again.schema_version().await.unwrap(),
+        PostgresStore::SCHEMA_VERSION
+    );
     assert!(!again.mark_processed("shopify", "evt_1").await.unwrap());
     assert_eq!(
         again
@@ -163,7 +166,10 @@ async fn concurrent_start_ups_migrate_once() {
         let Some(store) = start.await.unwrap() else {
             return;
         };
-        assert_eq!(store.schema_version().await.unwrap(), PostgresStore::SCHEMA_VERSION);
+        assert_eq!(
+            store.schema_version().await.unwrap(),
+            PostgresStore::SCHEMA_VERSION
+        );
     }
     drop_schema(&schema).await;
 }

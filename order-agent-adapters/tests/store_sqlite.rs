@@ -77,7 +77,10 @@ async fn a_reopened_file_continues_where_it_stopped() {
         assert_eq!(store.append_decision(&decision(1)).await.unwrap(), 15);
     }
     let store = SqliteStore::open(&path).unwrap();
-    assert_eq!(store.schema_version().await.unwrap(), SqliteStore::SCHEMA_VERSION);
+    assert_eq!(
+        store.schema_version().await.unwrap(),
+        SqliteStore::SCHEMA_VERSION
+    );
     assert!(!store.mark_processed("shopify", "evt_1").await.unwrap());
     assert_eq!(
         store.create_refund_intent(&intent).await.unwrap(),
@@ -407,6 +410,9 @@ async fn concurrent_start_ups_migrate_once() {
         .collect();
     for open in opens {
         let store = open.await.unwrap().unwrap();
-        assert_eq!(store.schema_version().await.unwrap(), SqliteStore::SCHEMA_VERSION);
+        assert_eq!(
+            store.schema_version().await.unwrap(),
+            SqliteStore::SCHEMA_VERSION
+        );
     }
 }

@@ -12,8 +12,7 @@ use order_agent_core::ports::{
 };
 use order_agent_core::{Currency, Money};
 use order_agent_testkit::conformance::{
-    self, carrier, clock, helpdesk, interpreter, inventory, messaging, oms, payments, queue,
-    store,
+    self, carrier, clock, helpdesk, interpreter, inventory, messaging, oms, payments, queue, store,
 };
 use order_agent_testkit::fakes::broken::{
     CarrierWithNewestEventsFirst, DecisionLogReusingSequenceNumbers, ForgetfulInbox,

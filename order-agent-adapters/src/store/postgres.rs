@@ -393,10 +393,7 @@ impl PostgresStore {
         Ok(written)
     }
 
-    pub(super) async fn client(
-        &self,
-        op: &'static str,
-    ) -> PortResult<deadpool_postgres::Client> {
+    pub(super) async fn client(&self, op: &'static str) -> PortResult<deadpool_postgres::Client> {
         self.pool.get().await.map_err(|e| pool_error(op, e))
     }
 

@@ -61,10 +61,7 @@ WHEN NEW.token < OLD.token
 BEGIN SELECT RAISE(ABORT, 'claim tokens never go back'); END;
 "#;
 
-fn begin<'c>(
-    op: &'static str,
-    c: &'c mut rusqlite::Connection,
-) -> PortResult<Transaction<'c>> {
+fn begin<'c>(op: &'static str, c: &'c mut rusqlite::Connection) -> PortResult<Transaction<'c>> {
     c.transaction_with_behavior(TransactionBehavior::Immediate)
         .map_err(|e| sqlite_error(op, e))
 }
@@ -225,10 +222,9 @@ impl EventQueue for SqliteStore {
                          WHERE ordering_key = ?1 RETURNING token",
                     )
                     .and_then(|mut s| {
-                        s.query_row(
-                            params![key, worker, until_text, due.len() as i64],
-                            |row| row.get(0),
-                        )
+                        s.query_row(params![key, worker, until_text, due.len() as i64], |row| {
+                            row.get(0)
+                        })
                     })
                     .map_err(|e| sqlite_error(OP, e))?;
                 let claim = Claim {

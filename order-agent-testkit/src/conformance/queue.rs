@@ -21,11 +21,7 @@ pub async fn queue_suite<S: EventQueue + ?Sized>(
     runner.finish()
 }
 
-pub(crate) async fn queue_checks<S: EventQueue + ?Sized>(
-    r: &mut Runner,
-    s: &S,
-    f: &StoreFixture,
-) {
+pub(crate) async fn queue_checks<S: EventQueue + ?Sized>(r: &mut Runner, s: &S, f: &StoreFixture) {
     r.check(queue_accepts_each_event_once(s, f)).await;
     r.check(queue_hands_a_key_to_one_worker_at_a_time(s, f))
         .await;
@@ -159,7 +155,11 @@ pub async fn queue_hands_a_key_to_one_worker_at_a_time<S: EventQueue + ?Sized>(
     let now = later(f, 200);
     drain(CHECK, s, now).await?;
     for (name, key) in [("a1", "k-a"), ("b1", "k-b"), ("a2", "k-a")] {
-        ok(CHECK, "enqueue", s.enqueue_event(&event(f, name, key)).await)?;
+        ok(
+            CHECK,
+            "enqueue",
+            s.enqueue_event(&event(f, name, key)).await,
+        )?;
     }
     let until = now + Duration::minutes(5);
     let first = ok(CHECK, "claim", s.claim_events("w1", now, until, 10).await)?;
@@ -210,9 +210,18 @@ pub async fn queue_hands_a_key_to_one_worker_at_a_time<S: EventQueue + ?Sized>(
             s.complete_event(&c.event.source, &c.event.id, &c.claim)
                 .await,
         )?;
-        ensure!(CHECK, done, "completing {} under its claim failed", c.event.id);
+        ensure!(
+            CHECK,
+            done,
+            "completing {} under its claim failed",
+            c.event.id
+        );
     }
-    ok(CHECK, "enqueue", s.enqueue_event(&event(f, "a3", "k-a")).await)?;
+    ok(
+        CHECK,
+        "enqueue",
+        s.enqueue_event(&event(f, "a3", "k-a")).await,
+    )?;
     let fourth = ok(CHECK, "claim", s.claim_events("w2", now, until, 10).await)?;
     ensure!(
         CHECK,
@@ -258,8 +267,13 @@ pub async fn queue_takes_over_expired_claims_and_fences_the_old_one<S: EventQueu
     let blocked = ok(
         CHECK,
         "claim before expiry",
-        s.claim_events("w2", before_expiry, before_expiry + Duration::minutes(1), 10)
-            .await,
+        s.claim_events(
+            "w2",
+            before_expiry,
+            before_expiry + Duration::minutes(1),
+            10,
+        )
+        .await,
     )?;
     ensure!(
         CHECK,
@@ -336,16 +350,29 @@ pub async fn queue_retries_in_order_and_gives_up<S: EventQueue + ?Sized>(
     let now = later(f, 400);
     drain(CHECK, s, now).await?;
     let stats_before = ok(CHECK, "stats", s.queue_stats(now).await)?;
-    ok(CHECK, "enqueue", s.enqueue_event(&event(f, "d1", "k-d")).await)?;
+    ok(
+        CHECK,
+        "enqueue",
+        s.enqueue_event(&event(f, "d1", "k-d")).await,
+    )?;
     let claimed = ok(
         CHECK,
         "claim",
         s.claim_events("w1", now, now + Duration::minutes(5), 10)
             .await,
     )?;
-    ensure!(CHECK, names(&claimed) == ["d1"], "claimed {:?}", names(&claimed));
+    ensure!(
+        CHECK,
+        names(&claimed) == ["d1"],
+        "claimed {:?}",
+        names(&claimed)
+    );
     let d1 = &claimed[0];
-    ok(CHECK, "enqueue", s.enqueue_event(&event(f, "d2", "k-d")).await)?;
+    ok(
+        CHECK,
+        "enqueue",
+        s.enqueue_event(&event(f, "d2", "k-d")).await,
+    )?;
     let retry_at = now + Duration::minutes(10);
     let retried = ok(
         CHECK,
@@ -390,8 +417,14 @@ pub async fn queue_retries_in_order_and_gives_up<S: EventQueue + ?Sized>(
     let gave_up = ok(
         CHECK,
         "give up",
-        s.retry_event(&again[0].event.source, "d1", &again[0].claim, &Retry::GiveUp, "bad")
-            .await,
+        s.retry_event(
+            &again[0].event.source,
+            "d1",
+            &again[0].claim,
+            &Retry::GiveUp,
+            "bad",
+        )
+        .await,
     )?;
     ensure!(CHECK, gave_up, "giving up under the claim failed");
     let complete_dead = ok(
@@ -464,7 +497,12 @@ pub async fn queue_concurrent_claims_never_share_a_key<S: EventQueue + ?Sized>(
     let mut owner: std::collections::BTreeMap<String, String> = Default::default();
     let mut seen: std::collections::BTreeSet<String> = Default::default();
     for answer in &answers {
-        ensure!(CHECK, answer.len() <= 5, "a claim of 5 handed out {}", answer.len());
+        ensure!(
+            CHECK,
+            answer.len() <= 5,
+            "a claim of 5 handed out {}",
+            answer.len()
+        );
         for c in answer {
             ensure!(
                 CHECK,

@@ -7,12 +7,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use order_agent_core::domain::{
     Address, AddressChangeRequest, CancellationRequest, ContactPoint, Customer, CustomerId,
     ItemModificationRequest, Order, OrderId, OrderNumber, Payment, PaymentId, Refund,
     ReturnAuthorisation, TrackingNumber,
 };
-use chrono::{DateTime, Utc};
 use order_agent_core::ports::{
     AddressValidation, Carrier, Claim, ClaimedEvent, ConversationKey, ConversationState,
     ConversationStore, DecisionLog, DecisionRecord, EventInbox, EventQueue, LoggedDecision, Oms,
@@ -288,7 +288,9 @@ impl EventQueue for QueueIgnoringClaims {
         retry: &Retry,
         error: &str,
     ) -> PortResult<bool> {
-        self.inner.retry_event(source, id, claim, retry, error).await
+        self.inner
+            .retry_event(source, id, claim, retry, error)
+            .await
     }
 
     async fn queue_stats(&self, now: DateTime<Utc>) -> PortResult<QueueStats> {

@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use order_agent_core::domain::{Order, Payment, PaymentId, Refund, RefundId, RefundState};
 use order_agent_core::ports::payments::ops;
 use order_agent_core::ports::{ClockRef, Payments, PortError, PortResult, RefundRequest};
-use chrono::{DateTime, Utc};
 use order_agent_core::Money;
 use serde_json::json;
 

@@ -4,9 +4,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use order_agent_core::domain::{OrderId, ReturnAuthorisation, ReturnId};
 use order_agent_core::ports::store::ops;
-use chrono::{DateTime, Utc};
 use order_agent_core::ports::{
     Claim, ClaimedEvent, ConversationKey, ConversationState, ConversationStore, DecisionLog,
     DecisionRecord, EventInbox, EventQueue, IdempotencyRecord, IdempotencyStore, LoggedDecision,

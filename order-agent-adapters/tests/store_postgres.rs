@@ -102,6 +102,8 @@ fn intent(key: &str) -> RefundIntent {
         order_id: OrderId::new("o_1"),
         payment_id: PaymentId::new("pay_1"),
         amount: Money::from_minor(1_250, Currency::CHF),
+        captured: None,
+        auto_limit: None,
         state: RefundIntentState::Pending,
         approval_ticket: None,
         refund_id: None,
@@ -244,9 +246,22 @@ async fn the_database_refuses_what_the_code_must_never_do() {
         .unwrap();
     store.append_decision(&decision(1)).await.unwrap();
     store.mark_processed("shopify", "evt_1").await.unwrap();
+    store
+        .create_refund_intent(&RefundIntent {
+            key: "refund:held".to_owned(),
+            payment_id: PaymentId::new("pay_2"),
+            amount: Money::from_minor(20_000, Currency::CHF),
+            auto_limit: Some(Money::from_minor(15_000, Currency::CHF)),
+            state: RefundIntentState::NeedsApproval,
+            ..intent("refund:held")
+        })
+        .await
+        .unwrap();
     let c = raw(&schema).await;
     let insert = "INSERT INTO refund_intents (key, order_id, payment_id, amount_minor, currency, \
                   state, created_at, updated_at) VALUES";
+    let bounded = "INSERT INTO refund_intents (key, order_id, payment_id, amount_minor, currency, \
+                   state, created_at, updated_at, captured_minor, auto_limit_minor) VALUES";
     for (what, sql) in [
         (
             "a second intent under one key",
@@ -282,15 +297,43 @@ async fn the_database_refuses_what_the_code_must_never_do() {
             "UPDATE decision_log SET record = '{}'".to_owned(),
         ),
         ("a truncated log", "TRUNCATE decision_log".to_owned()),
+        (
+            "intents beyond what the payment captured",
+            format!("{bounded} ('refund:5', 'o', 'pay_1', 900, 'CHF', 'pending', 'x', 'x', 2000, NULL)"),
+        ),
+        (
+            "a pending intent above the limit",
+            format!("{bounded} ('refund:6', 'o', 'pay_2', 20000, 'CHF', 'pending', 'x', 'x', NULL, 15000)"),
+        ),
+        (
+            "an approval without a ticket",
+            "UPDATE refund_intents SET state = 'approved' WHERE key = 'refund:held'".to_owned(),
+        ),
+        (
+            "a changed limit",
+            "UPDATE refund_intents SET auto_limit_minor = 50000 WHERE key = 'refund:held'"
+                .to_owned(),
+        ),
     ] {
         assert!(
             c.batch_execute(&sql).await.is_err(),
             "the database accepted {what}"
         );
     }
-    c.batch_execute("UPDATE refund_intents SET state = 'succeeded'")
+    c.batch_execute(&format!(
+        "{bounded} ('refund:7', 'o', 'pay_1', 750, 'CHF', 'pending', 'x', 'x', 2000, NULL)"
+    ))
+    .await
+    .expect("an intent within what was captured is refused");
+    c.batch_execute("UPDATE refund_intents SET state = 'succeeded' WHERE key = 'refund:1'")
         .await
         .expect("a legal transition is refused");
+    c.batch_execute(
+        "UPDATE refund_intents SET state = 'approved', approval_ticket = 't' \
+         WHERE key = 'refund:held'",
+    )
+    .await
+    .expect("an approval with a ticket is refused");
     drop_schema(&schema).await;
 }
 

@@ -59,6 +59,8 @@ async fn a_reopened_file_continues_where_it_stopped() {
         order_id: OrderId::new("o_1"),
         payment_id: PaymentId::new("pay_1"),
         amount: Money::from_minor(1_250, Currency::CHF),
+        captured: None,
+        auto_limit: None,
         state: RefundIntentState::Pending,
         approval_ticket: None,
         refund_id: None,
@@ -130,6 +132,8 @@ async fn the_database_refuses_what_the_code_must_never_do() {
             order_id: OrderId::new("o_1"),
             payment_id: PaymentId::new("pay_1"),
             amount: Money::from_minor(500, Currency::CHF),
+            captured: None,
+            auto_limit: None,
             state: RefundIntentState::Pending,
             approval_ticket: None,
             refund_id: None,
@@ -140,26 +144,91 @@ async fn the_database_refuses_what_the_code_must_never_do() {
         .unwrap();
     store.append_decision(&decision(1)).await.unwrap();
     store.mark_processed("shopify", "evt_1").await.unwrap();
+    store
+        .create_refund_intent(&RefundIntent {
+            key: "refund:held".to_owned(),
+            order_id: OrderId::new("o_1"),
+            payment_id: PaymentId::new("pay_2"),
+            amount: Money::from_minor(20_000, Currency::CHF),
+            captured: None,
+            auto_limit: Some(Money::from_minor(15_000, Currency::CHF)),
+            state: RefundIntentState::NeedsApproval,
+            approval_ticket: None,
+            refund_id: None,
+            created_at: Utc::now(),
+            updated_at: Utc::now(),
+        })
+        .await
+        .unwrap();
     let c = rusqlite::Connection::open(&path).unwrap();
+    let columns = "INSERT INTO refund_intents (key, order_id, payment_id, amount_minor, currency, \
+                   state, approval_ticket, refund_id, created_at, updated_at, captured_minor, \
+                   auto_limit_minor) VALUES";
+    for (what, values) in [
+        ("a second intent under one key", "('refund:1', 'o_1', 'pay_1', 500, 'CHF', 'pending', NULL, NULL, 'x', 'x', NULL, NULL)"),
+        ("a zero amount", "('refund:2', 'o_1', 'pay_1', 0, 'CHF', 'pending', NULL, NULL, 'x', 'x', NULL, NULL)"),
+        ("an unknown state", "('refund:3', 'o_1', 'pay_1', 5, 'CHF', 'paid', NULL, NULL, 'x', 'x', NULL, NULL)"),
+        ("a new succeeded intent", "('refund:4', 'o_1', 'pay_1', 5, 'CHF', 'succeeded', NULL, NULL, 'x', 'x', NULL, NULL)"),
+        ("intents beyond what the payment captured", "('refund:5', 'o_1', 'pay_1', 600, 'CHF', 'pending', NULL, NULL, 'x', 'x', 1000, NULL)"),
+        ("a pending intent above the limit", "('refund:6', 'o_1', 'pay_3', 20000, 'CHF', 'pending', NULL, NULL, 'x', 'x', NULL, 15000)"),
+    ] {
+        assert!(
+            c.execute(&format!("{columns} {values}"), []).is_err(),
+            "the database accepted {what}"
+        );
+    }
+    assert!(
+        c.execute(&format!("{columns} ('refund:7', 'o_1', 'pay_1', 400, 'CHF', 'pending', NULL, NULL, 'x', 'x', 1000, NULL)"), [])
+            .is_ok(),
+        "an intent within what was captured is refused"
+    );
     for (what, sql) in [
-        ("a second intent under one key", "INSERT INTO refund_intents VALUES ('refund:1', 'o_1', 'pay_1', 500, 'CHF', 'pending', NULL, NULL, 'x', 'x')"),
-        ("a zero amount", "INSERT INTO refund_intents VALUES ('refund:2', 'o_1', 'pay_1', 0, 'CHF', 'pending', NULL, NULL, 'x', 'x')"),
-        ("an unknown state", "INSERT INTO refund_intents VALUES ('refund:3', 'o_1', 'pay_1', 5, 'CHF', 'paid', NULL, NULL, 'x', 'x')"),
-        ("a new succeeded intent", "INSERT INTO refund_intents VALUES ('refund:4', 'o_1', 'pay_1', 5, 'CHF', 'succeeded', NULL, NULL, 'x', 'x')"),
-        ("a raised amount", "UPDATE refund_intents SET amount_minor = 50000"),
-        ("an illegal transition", "UPDATE refund_intents SET state = 'approved'"),
+        (
+            "a raised amount",
+            "UPDATE refund_intents SET amount_minor = 50000",
+        ),
+        (
+            "an illegal transition",
+            "UPDATE refund_intents SET state = 'approved' WHERE key = 'refund:1'",
+        ),
+        (
+            "an approval without a ticket",
+            "UPDATE refund_intents SET state = 'approved' WHERE key = 'refund:held'",
+        ),
+        (
+            "a changed limit",
+            "UPDATE refund_intents SET auto_limit_minor = 50000 WHERE key = 'refund:held'",
+        ),
         ("a deleted intent", "DELETE FROM refund_intents"),
-        ("an overwritten idempotency record", "UPDATE idempotency_records SET outcome = '{}'"),
+        (
+            "an overwritten idempotency record",
+            "UPDATE idempotency_records SET outcome = '{}'",
+        ),
         ("a forgotten event", "DELETE FROM processed_events"),
-        ("an edited decision", "UPDATE decision_log SET record = '{}'"),
+        (
+            "an edited decision",
+            "UPDATE decision_log SET record = '{}'",
+        ),
         ("a deleted decision", "DELETE FROM decision_log"),
     ] {
         assert!(c.execute(sql, []).is_err(), "the database accepted {what}");
     }
     assert!(
-        c.execute("UPDATE refund_intents SET state = 'succeeded'", [])
-            .is_ok(),
+        c.execute(
+            "UPDATE refund_intents SET state = 'succeeded' WHERE key = 'refund:1'",
+            []
+        )
+        .is_ok(),
         "a legal transition is refused"
+    );
+    assert!(
+        c.execute(
+            "UPDATE refund_intents SET state = 'approved', approval_ticket = 't' \
+             WHERE key = 'refund:held'",
+            []
+        )
+        .is_ok(),
+        "an approval with a ticket is refused"
     );
 }
 
@@ -346,6 +415,8 @@ async fn two_stores_on_one_file_never_double_act() {
         order_id: OrderId::new("o_1"),
         payment_id: PaymentId::new("pay_1"),
         amount: Money::from_minor(1_250, Currency::CHF),
+        captured: None,
+        auto_limit: None,
         state: RefundIntentState::Pending,
         approval_ticket: None,
         refund_id: None,

@@ -101,7 +101,7 @@ pub(crate) fn check_new_intent(intent: &RefundIntent) -> PortResult<()> {
         .with_context("key", &intent.key)
         .with_context("amount", intent.amount));
     }
-    Ok(())
+    intent.check_bounds()
 }
 
 pub(crate) fn check_transition(transition: &RefundIntentTransition) -> PortResult<()> {
@@ -130,12 +130,14 @@ pub(crate) struct IntentRow {
     pub(crate) refund_id: Option<String>,
     pub(crate) created_at: String,
     pub(crate) updated_at: String,
+    pub(crate) captured_minor: Option<i64>,
+    pub(crate) auto_limit_minor: Option<i64>,
 }
 
 /// The columns of [`IntentRow`], in its field order, for `SELECT` and `RETURNING`.
 pub(crate) const INTENT_COLUMNS: &str =
     "key, order_id, payment_id, amount_minor, currency, state, \
-     approval_ticket, refund_id, created_at, updated_at";
+     approval_ticket, refund_id, created_at, updated_at, captured_minor, auto_limit_minor";
 
 impl IntentRow {
     pub(crate) fn of(intent: &RefundIntent) -> IntentRow {
@@ -153,6 +155,8 @@ impl IntentRow {
             refund_id: intent.refund_id.as_ref().map(|r| r.as_str().to_owned()),
             created_at: time_text(intent.created_at),
             updated_at: time_text(intent.updated_at),
+            captured_minor: intent.captured.map(|m| m.to_minor()),
+            auto_limit_minor: intent.auto_limit.map(|m| m.to_minor()),
         }
     }
 
@@ -167,6 +171,12 @@ impl IntentRow {
             state: parse_state(op, &self.state)?,
             order_id: OrderId::new(self.order_id),
             payment_id: PaymentId::new(self.payment_id),
+            captured: self
+                .captured_minor
+                .map(|minor| Money::from_minor(minor, currency)),
+            auto_limit: self
+                .auto_limit_minor
+                .map(|minor| Money::from_minor(minor, currency)),
             approval_ticket: self.approval_ticket.map(TicketId::new),
             refund_id: self.refund_id.map(RefundId::new),
             created_at: parse_time(op, &self.created_at)?,

@@ -97,7 +97,68 @@ impl PostgresConfig {
 }
 
 /// The schema, one migration per version, applied in order when a store connects.
-const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, super::postgres_queue::MIGRATION_2)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, MIGRATION_1),
+    (2, super::postgres_queue::MIGRATION_2),
+    (3, MIGRATION_3),
+];
+
+/// The money bounds of refund intents, held by the database itself: the intents of one payment
+/// never exceed what it captured (checked under a lock per payment, so concurrent inserts see
+/// each other), an intent above the auto-refund limit starts waiting for approval and is paid
+/// only after it, and an approval carries its ticket.
+const MIGRATION_3: &str = r#"
+ALTER TABLE refund_intents ADD COLUMN captured_minor BIGINT
+    CHECK (captured_minor IS NULL OR captured_minor > 0);
+ALTER TABLE refund_intents ADD COLUMN auto_limit_minor BIGINT
+    CHECK (auto_limit_minor IS NULL OR auto_limit_minor >= 0);
+CREATE INDEX refund_intents_of_payment ON refund_intents (payment_id);
+CREATE OR REPLACE FUNCTION refund_intent_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    others BIGINT;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.state NOT IN ('pending', 'needs_approval') THEN
+            RAISE EXCEPTION 'a new refund intent is pending or needs approval';
+        END IF;
+        IF NEW.auto_limit_minor IS NOT NULL AND NEW.amount_minor > NEW.auto_limit_minor
+           AND NEW.state <> 'needs_approval' THEN
+            RAISE EXCEPTION 'refund intent `%` is above the limit and must wait for approval',
+                NEW.key;
+        END IF;
+        IF NEW.captured_minor IS NOT NULL THEN
+            PERFORM pg_advisory_xact_lock(hashtextextended('refund-intents:' || NEW.payment_id, 0));
+            SELECT COALESCE(SUM(amount_minor), 0) INTO others FROM refund_intents
+             WHERE payment_id = NEW.payment_id AND state <> 'failed' AND key <> NEW.key;
+            IF others + NEW.amount_minor > NEW.captured_minor THEN
+                RAISE EXCEPTION 'refund intents of payment `%` would exceed what it captured',
+                    NEW.payment_id;
+            END IF;
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.key IS DISTINCT FROM OLD.key
+        OR NEW.position IS DISTINCT FROM OLD.position
+        OR NEW.order_id IS DISTINCT FROM OLD.order_id
+        OR NEW.payment_id IS DISTINCT FROM OLD.payment_id
+        OR NEW.amount_minor IS DISTINCT FROM OLD.amount_minor
+        OR NEW.currency IS DISTINCT FROM OLD.currency
+        OR NEW.created_at IS DISTINCT FROM OLD.created_at
+        OR NEW.captured_minor IS DISTINCT FROM OLD.captured_minor
+        OR NEW.auto_limit_minor IS DISTINCT FROM OLD.auto_limit_minor
+        OR (OLD.state || '>' || NEW.state) NOT IN (
+            'pending>needs_approval', 'pending>succeeded', 'pending>failed',
+            'needs_approval>approved', 'needs_approval>failed',
+            'approved>succeeded', 'approved>failed')
+        OR (NEW.state = 'approved' AND NEW.approval_ticket IS NULL)
+        OR (OLD.state = 'pending' AND NEW.state = 'succeeded'
+            AND NEW.auto_limit_minor IS NOT NULL AND NEW.amount_minor > NEW.auto_limit_minor)
+    THEN
+        RAISE EXCEPTION 'refund intent `%` changes only by a legal state transition', OLD.key;
+    END IF;
+    RETURN NEW;
+END $$;
+"#;
 
 // JSON is kept as text, exactly as serde_json wrote it; jsonb would refuse the escape `\u0000`
 // that serde_json writes for a NUL character in a string.
@@ -448,6 +509,8 @@ fn read_intent(op: &'static str, row: &Row) -> PortResult<IntentRow> {
         refund_id: get(op, row, 7)?,
         created_at: get(op, row, 8)?,
         updated_at: get(op, row, 9)?,
+        captured_minor: get(op, row, 10)?,
+        auto_limit_minor: get(op, row, 11)?,
     })
 }
 
@@ -631,38 +694,62 @@ impl RefundIntentStore for PostgresStore {
         const OP: &str = ops::CREATE_REFUND_INTENT;
         check_new_intent(intent)?;
         let row = IntentRow::of(intent);
-        let client = self.client(OP).await?;
-        let inserted = client
-            .execute(
-                &format!(
-                    "INSERT INTO refund_intents ({INTENT_COLUMNS})
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-                     ON CONFLICT (key) DO NOTHING"
-                ),
-                &[
-                    &row.key,
-                    &row.order_id,
-                    &row.payment_id,
-                    &row.amount_minor,
-                    &row.currency,
-                    &row.state,
-                    &row.approval_ticket,
-                    &row.refund_id,
-                    &row.created_at,
-                    &row.updated_at,
-                ],
+        let mut client = self.client(OP).await?;
+        let tx = client.transaction().await.map_err(|e| pg_error(OP, e))?;
+        // One lock per payment: concurrent creates for it queue here, so each one's sum sees
+        // the others' intents.
+        tx.execute(
+            "SELECT pg_advisory_xact_lock(hashtextextended('refund-intents:' || $1, 0))",
+            &[&row.payment_id],
+        )
+        .await
+        .map_err(|e| pg_error(OP, e))?;
+        let existing = tx
+            .query_opt(
+                &format!("SELECT {INTENT_COLUMNS} FROM refund_intents WHERE key = $1"),
+                &[&row.key],
             )
             .await
             .map_err(|e| pg_error(OP, e))?;
-        if inserted == 1 {
-            return Ok(PutOutcome::Inserted);
+        if let Some(existing) = existing {
+            let existing = read_intent(OP, &existing)?.into_intent(OP)?;
+            tx.commit().await.map_err(|e| pg_error(OP, e))?;
+            return Ok(PutOutcome::AlreadyPresent(existing));
         }
-        drop(client);
-        let existing = self
-            .intent_row(OP, &intent.key)
-            .await?
-            .ok_or_else(|| PortError::unexpected(OP, "the intent vanished"))?;
-        Ok(PutOutcome::AlreadyPresent(existing.into_intent(OP)?))
+        let others: i64 = tx
+            .query_one(
+                "SELECT COALESCE(SUM(amount_minor), 0)::BIGINT FROM refund_intents
+                 WHERE payment_id = $1 AND state <> 'failed'",
+                &[&row.payment_id],
+            )
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| pg_error(OP, e))?;
+        intent.check_within_captured(others)?;
+        tx.execute(
+            &format!(
+                "INSERT INTO refund_intents ({INTENT_COLUMNS})
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+            ),
+            &[
+                &row.key,
+                &row.order_id,
+                &row.payment_id,
+                &row.amount_minor,
+                &row.currency,
+                &row.state,
+                &row.approval_ticket,
+                &row.refund_id,
+                &row.created_at,
+                &row.updated_at,
+                &row.captured_minor,
+                &row.auto_limit_minor,
+            ],
+        )
+        .await
+        .map_err(|e| pg_error(OP, e))?;
+        tx.commit().await.map_err(|e| pg_error(OP, e))?;
+        Ok(PutOutcome::Inserted)
     }
 
     async fn refund_intent(&self, key: &str) -> PortResult<Option<RefundIntent>> {
@@ -682,6 +769,13 @@ impl RefundIntentStore for PostgresStore {
         check_transition(transition)?;
         let ticket = transition.approval_ticket.as_ref().map(|t| t.as_str());
         let refund = transition.refund_id.as_ref().map(|r| r.as_str());
+        match self.intent_row(OP, key).await? {
+            None => return Err(PortError::not_found(OP, "no such intent").with_context("key", key)),
+            Some(current) if current.state == state_text(transition.from) => {
+                current.into_intent(OP)?.check_transition(transition)?;
+            }
+            Some(_) => {}
+        }
         let client = self.client(OP).await?;
         let applied = client
             .query_opt(

@@ -58,7 +58,50 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const PAGE: i64 = 1_000;
 
 /// The schema, one migration per version, applied in order when a store opens.
-const MIGRATIONS: &[(i64, &str)] = &[(1, MIGRATION_1), (2, super::sqlite_queue::MIGRATION_2)];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, MIGRATION_1),
+    (2, super::sqlite_queue::MIGRATION_2),
+    (3, MIGRATION_3),
+];
+
+/// The money bounds of refund intents, held by the database itself: the intents of one payment
+/// never exceed what it captured, an intent above the auto-refund limit starts waiting for
+/// approval and is paid only after it, and an approval carries its ticket.
+const MIGRATION_3: &str = r#"
+ALTER TABLE refund_intents ADD COLUMN captured_minor INTEGER
+    CHECK (captured_minor IS NULL OR captured_minor > 0);
+ALTER TABLE refund_intents ADD COLUMN auto_limit_minor INTEGER
+    CHECK (auto_limit_minor IS NULL OR auto_limit_minor >= 0);
+CREATE INDEX refund_intents_of_payment ON refund_intents (payment_id);
+CREATE TRIGGER refund_intents_within_captured BEFORE INSERT ON refund_intents
+WHEN NEW.captured_minor IS NOT NULL
+ AND NEW.amount_minor + (SELECT COALESCE(SUM(amount_minor), 0) FROM refund_intents
+                         WHERE payment_id = NEW.payment_id AND state <> 'failed'
+                           AND key <> NEW.key) > NEW.captured_minor
+BEGIN SELECT RAISE(ABORT, 'refund intents would exceed what the payment captured'); END;
+CREATE TRIGGER refund_intents_above_limit_wait BEFORE INSERT ON refund_intents
+WHEN NEW.auto_limit_minor IS NOT NULL AND NEW.amount_minor > NEW.auto_limit_minor
+ AND NEW.state <> 'needs_approval'
+BEGIN SELECT RAISE(ABORT, 'a refund intent above the limit must wait for approval'); END;
+DROP TRIGGER refund_intents_change_by_transition;
+CREATE TRIGGER refund_intents_change_by_transition BEFORE UPDATE ON refund_intents
+WHEN NEW.key IS NOT OLD.key
+  OR NEW.order_id IS NOT OLD.order_id
+  OR NEW.payment_id IS NOT OLD.payment_id
+  OR NEW.amount_minor IS NOT OLD.amount_minor
+  OR NEW.currency IS NOT OLD.currency
+  OR NEW.created_at IS NOT OLD.created_at
+  OR NEW.captured_minor IS NOT OLD.captured_minor
+  OR NEW.auto_limit_minor IS NOT OLD.auto_limit_minor
+  OR (OLD.state || '>' || NEW.state) NOT IN (
+      'pending>needs_approval', 'pending>succeeded', 'pending>failed',
+      'needs_approval>approved', 'needs_approval>failed',
+      'approved>succeeded', 'approved>failed')
+  OR (NEW.state = 'approved' AND NEW.approval_ticket IS NULL)
+  OR (OLD.state = 'pending' AND NEW.state = 'succeeded'
+      AND NEW.auto_limit_minor IS NOT NULL AND NEW.amount_minor > NEW.auto_limit_minor)
+BEGIN SELECT RAISE(ABORT, 'a refund intent changes only by a legal state transition'); END;
+"#;
 
 const MIGRATION_1: &str = r#"
 CREATE TABLE idempotency_records (
@@ -390,6 +433,8 @@ fn read_intent(row: &rusqlite::Row<'_>) -> rusqlite::Result<IntentRow> {
         refund_id: row.get(7)?,
         created_at: row.get(8)?,
         updated_at: row.get(9)?,
+        captured_minor: row.get(10)?,
+        auto_limit_minor: row.get(11)?,
     })
 }
 
@@ -561,36 +606,50 @@ impl RefundIntentStore for SqliteStore {
         const OP: &str = ops::CREATE_REFUND_INTENT;
         check_new_intent(intent)?;
         let row = IntentRow::of(intent);
+        let candidate = intent.clone();
         let existing = self
             .run(OP, move |c| {
-                let inserted = c
-                    .prepare_cached(&format!(
-                        "INSERT INTO refund_intents ({INTENT_COLUMNS})
-                         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)
-                         ON CONFLICT (key) DO NOTHING"
-                    ))
-                    .and_then(|mut s| {
-                        s.execute(params![
-                            row.key,
-                            row.order_id,
-                            row.payment_id,
-                            row.amount_minor,
-                            row.currency,
-                            row.state,
-                            row.approval_ticket,
-                            row.refund_id,
-                            row.created_at,
-                            row.updated_at
-                        ])
-                    })
+                // One write transaction: the sum of the payment's intents cannot change between
+                // the check and the insert.
+                let tx = c
+                    .transaction_with_behavior(TransactionBehavior::Immediate)
                     .map_err(|e| sqlite_error(OP, e))?;
-                if inserted == 1 {
-                    return Ok(None);
+                if let Some(existing) =
+                    intent_by_key(&tx, &row.key).map_err(|e| sqlite_error(OP, e))?
+                {
+                    return Ok(Some(existing));
                 }
-                intent_by_key(c, &row.key)
-                    .map_err(|e| sqlite_error(OP, e))?
-                    .ok_or_else(|| PortError::unexpected(OP, "the intent vanished"))
-                    .map(Some)
+                let others: i64 = tx
+                    .prepare_cached(
+                        "SELECT COALESCE(SUM(amount_minor), 0) FROM refund_intents
+                         WHERE payment_id = ?1 AND state <> 'failed'",
+                    )
+                    .and_then(|mut s| s.query_row(params![row.payment_id], |r| r.get(0)))
+                    .map_err(|e| sqlite_error(OP, e))?;
+                candidate.check_within_captured(others)?;
+                tx.prepare_cached(&format!(
+                    "INSERT INTO refund_intents ({INTENT_COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                ))
+                .and_then(|mut s| {
+                    s.execute(params![
+                        row.key,
+                        row.order_id,
+                        row.payment_id,
+                        row.amount_minor,
+                        row.currency,
+                        row.state,
+                        row.approval_ticket,
+                        row.refund_id,
+                        row.created_at,
+                        row.updated_at,
+                        row.captured_minor,
+                        row.auto_limit_minor
+                    ])
+                })
+                .map_err(|e| sqlite_error(OP, e))?;
+                tx.commit().map_err(|e| sqlite_error(OP, e))?;
+                Ok(None)
             })
             .await?;
         match existing {
@@ -626,8 +685,17 @@ impl RefundIntentStore for SqliteStore {
             .map(|t| t.as_str().to_owned());
         let refund = transition.refund_id.as_ref().map(|r| r.as_str().to_owned());
         let at = time_text(transition.at);
+        let check = transition.clone();
         let (applied, row) = self
             .run(OP, move |c| {
+                let current = intent_by_key(c, &key)
+                    .map_err(|e| sqlite_error(OP, e))?
+                    .ok_or_else(|| {
+                        PortError::not_found(OP, "no such intent").with_context("key", &key)
+                    })?;
+                if current.state == from {
+                    current.clone().into_intent(OP)?.check_transition(&check)?;
+                }
                 let applied = c
                     .prepare_cached(&format!(
                         "UPDATE refund_intents

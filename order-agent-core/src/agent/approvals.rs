@@ -22,7 +22,8 @@ pub enum Approval {
 
 impl Agent {
     /// Applies a person's decision to every refund of `order` held for approval (on `ticket`,
-    /// when given; all held ones otherwise).
+    /// when given; all held ones otherwise). Approving also retries refunds approved earlier
+    /// whose payment failed then.
     ///
     /// Approving moves each intent from `needs_approval` to `approved` with compare-and-set and
     /// then refunds it under its original key, so approving twice, or two people approving at
@@ -44,9 +45,14 @@ impl Agent {
                 return outcome;
             }
         };
+        // Approving again also pays what was approved before but could not be paid then (the
+        // processor was down): those intents wait in `approved`.
         let held: Vec<_> = intents
             .into_iter()
-            .filter(|i| i.state == RefundIntentState::NeedsApproval)
+            .filter(|i| {
+                i.state == RefundIntentState::NeedsApproval
+                    || (approval == Approval::Approve && i.state == RefundIntentState::Approved)
+            })
             .filter(|i| ticket.is_none() || i.approval_ticket.as_ref() == ticket)
             .collect();
         if held.is_empty() {
@@ -72,10 +78,17 @@ impl Agent {
         };
         let mut approved = Vec::new();
         for intent in held {
+            if intent.state == RefundIntentState::Approved {
+                outcome
+                    .reasons
+                    .push(format!("approved_earlier:{}", intent.key));
+                approved.push(intent);
+                continue;
+            }
             let transition = RefundIntentTransition {
                 from: RefundIntentState::NeedsApproval,
                 to,
-                approval_ticket: None,
+                approval_ticket: ticket.cloned(),
                 refund_id: None,
                 at: self.ports.clock.now(),
             };

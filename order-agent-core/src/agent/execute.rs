@@ -194,12 +194,27 @@ impl Agent {
                 continue;
             };
             let key = format!("{prefix}:{payment_id}");
+            let auto_limit = self
+                .policy
+                .limits
+                .max_auto_refund
+                .and_then(|limit| Money::new(limit, self.policy.currency).ok());
+            // Above the limit an intent always starts held, whatever the caller asked: the store
+            // would refuse it otherwise, and a refund above the limit needs a person.
+            let above_limit =
+                auto_limit.is_some_and(|limit| tender.amount.to_minor() > limit.to_minor());
             let intent = RefundIntent {
                 key: key.clone(),
                 order_id: order.id.clone(),
                 payment_id: payment_id.clone(),
                 amount: tender.amount,
-                state: if hold.is_some() {
+                captured: order
+                    .payments
+                    .iter()
+                    .find(|p| &p.id == payment_id)
+                    .map(|p| p.captured),
+                auto_limit,
+                state: if hold.is_some() || above_limit {
                     RefundIntentState::NeedsApproval
                 } else {
                     RefundIntentState::Pending
@@ -210,6 +225,15 @@ impl Agent {
                 updated_at: now,
             };
             let (stored, retrying) = match self.ports.store.create_refund_intent(&intent).await {
+                Ok(PutOutcome::Inserted) if hold.is_none() && above_limit => {
+                    // Only a mistake upstream gets here: say so loudly, pay nothing.
+                    effects.errors.push(format!(
+                        "refund `{key}` of {} is above the auto-refund limit but was not held \
+                         for approval: held now, not paid",
+                        tender.amount
+                    ));
+                    (intent, false)
+                }
                 Ok(PutOutcome::Inserted) => (intent, false),
                 Ok(PutOutcome::AlreadyPresent(existing)) => (existing, true),
                 Err(e) => {

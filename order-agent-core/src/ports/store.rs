@@ -273,6 +273,15 @@ pub struct RefundIntent {
     pub payment_id: PaymentId,
     /// How much.
     pub amount: Money,
+    /// What the payment captured: the intents of one payment that have not failed may together
+    /// never exceed it, whatever the code that creates them does. `None`: not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub captured: Option<Money>,
+    /// The most the agent may refund without a person (the policy's limit): an intent above it
+    /// must be created `needs_approval`, and is paid only once approved on a ticket. `None`: no
+    /// limit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_limit: Option<Money>,
     /// Where it stands.
     pub state: RefundIntentState,
     /// The ticket on which a human approves it, when one must.
@@ -285,6 +294,88 @@ pub struct RefundIntent {
     pub created_at: DateTime<Utc>,
     /// When it last changed state.
     pub updated_at: DateTime<Utc>,
+}
+
+impl RefundIntent {
+    /// The money rules of a new intent that need no other row, as every store applies them:
+    /// `captured` and `auto_limit` in the intent's currency, and an intent above its limit
+    /// waiting for approval. [`InvalidInput`](super::PortErrorKind::InvalidInput) otherwise.
+    pub fn check_bounds(&self) -> PortResult<()> {
+        let op = ops::CREATE_REFUND_INTENT;
+        for (what, bound) in [("captured", self.captured), ("auto_limit", self.auto_limit)] {
+            if bound.is_some_and(|b| b.currency() != self.amount.currency()) {
+                return Err(
+                    PortError::invalid_input(op, "a bound is in another currency")
+                        .with_context("key", &self.key)
+                        .with_context("bound", what),
+                );
+            }
+        }
+        if self.is_above_limit() && self.state != RefundIntentState::NeedsApproval {
+            return Err(PortError::invalid_input(
+                op,
+                "an intent above the auto-refund limit must wait for approval",
+            )
+            .with_context("key", &self.key)
+            .with_context("amount", self.amount));
+        }
+        Ok(())
+    }
+
+    /// Whether this intent, as it stands, may make `transition` (its state aside, which the
+    /// store compares): becoming `approved` needs an approval ticket, given or stored, and an
+    /// intent above its limit never goes from `pending` straight to `succeeded`.
+    /// [`InvalidInput`](super::PortErrorKind::InvalidInput) otherwise.
+    pub fn check_transition(&self, transition: &RefundIntentTransition) -> PortResult<()> {
+        let op = ops::TRANSITION_REFUND_INTENT;
+        if transition.to == RefundIntentState::Approved
+            && transition.approval_ticket.is_none()
+            && self.approval_ticket.is_none()
+        {
+            return Err(
+                PortError::invalid_input(op, "an approval needs an approval ticket")
+                    .with_context("key", &self.key),
+            );
+        }
+        if transition.from == RefundIntentState::Pending
+            && transition.to == RefundIntentState::Succeeded
+            && self.is_above_limit()
+        {
+            return Err(PortError::invalid_input(
+                op,
+                "an intent above the auto-refund limit is paid only after approval",
+            )
+            .with_context("key", &self.key)
+            .with_context("amount", self.amount));
+        }
+        Ok(())
+    }
+
+    /// Whether the amount is above [`auto_limit`](Self::auto_limit).
+    pub fn is_above_limit(&self) -> bool {
+        self.auto_limit
+            .is_some_and(|limit| self.amount.to_minor() > limit.to_minor())
+    }
+
+    /// Whether this intent fits within [`captured`](Self::captured) next to the payment's other
+    /// intents that have not failed, which hold `others_minor` minor units together;
+    /// [`Conflict`](super::PortErrorKind::Conflict) otherwise.
+    pub fn check_within_captured(&self, others_minor: i64) -> PortResult<()> {
+        let Some(captured) = self.captured else {
+            return Ok(());
+        };
+        if others_minor.saturating_add(self.amount.to_minor()) > captured.to_minor() {
+            return Err(PortError::conflict(
+                ops::CREATE_REFUND_INTENT,
+                "the payment's refund intents would exceed what it captured",
+            )
+            .with_context("key", &self.key)
+            .with_context("payment_id", &self.payment_id)
+            .with_context("captured", captured)
+            .with_context("amount", self.amount));
+        }
+        Ok(())
+    }
 }
 
 /// A compare-and-set state change of a refund intent.
@@ -327,7 +418,13 @@ pub trait RefundIntentStore: Send + Sync + Debug + 'static {
     ///   intent, unchanged.
     /// - Of concurrent creates of one key, exactly one MUST return `Inserted`.
     /// - MUST return [`InvalidInput`](super::PortErrorKind::InvalidInput) for an intent that is
-    ///   not `pending` or `needs_approval`, or whose amount is not positive.
+    ///   not `pending` or `needs_approval`, whose amount is not positive, whose `captured` or
+    ///   `auto_limit` is in another currency, or that is above its `auto_limit` and not
+    ///   `needs_approval`; nothing is stored.
+    /// - When `captured` is set, MUST return [`Conflict`](super::PortErrorKind::Conflict) and
+    ///   store nothing if the amounts of the payment's other intents that have not failed, plus
+    ///   this one, would exceed it; of concurrent creates for one payment, the check MUST see
+    ///   the others (no two may together pass it when both would not).
     async fn create_refund_intent(
         &self,
         intent: &RefundIntent,
@@ -350,8 +447,10 @@ pub trait RefundIntentStore: Send + Sync + Debug + 'static {
     ///   it stands.
     /// - Of concurrent transitions from one state, at most one MUST return `Applied`.
     /// - MUST return [`InvalidInput`](super::PortErrorKind::InvalidInput) when `from` may not
-    ///   become `to` ([`RefundIntentState::can_become`]), and
-    ///   [`NotFound`](super::PortErrorKind::NotFound) for an unknown key; neither changes anything.
+    ///   become `to` ([`RefundIntentState::can_become`]), when an intent would become `approved`
+    ///   with no approval ticket (neither given nor stored), or `succeeded` straight from
+    ///   `pending` while above its `auto_limit`; and
+    ///   [`NotFound`](super::PortErrorKind::NotFound) for an unknown key; none changes anything.
     async fn transition_refund_intent(
         &self,
         key: &str,

@@ -18,6 +18,10 @@ pub(crate) fn chf(minor: i64) -> Money {
     Money::from_minor(minor, Currency::CHF)
 }
 
+pub(crate) fn usd(minor: i64) -> Money {
+    Money::from_minor(minor, Currency::USD)
+}
+
 pub(crate) fn address(name: &str, line1: &str, postcode: &str, city: &str) -> Address {
     Address {
         name: name.to_owned(),

@@ -131,6 +131,9 @@ async fn refund_intent_checks<S: RefundIntentStore + ?Sized>(
     r.check(refund_intent_concurrent_transitions_apply_once(s, f))
         .await;
     r.check(refund_intents_of_order_oldest_first(s, f)).await;
+    r.check(refund_intents_hold_their_money_bounds(s, f)).await;
+    r.check(refund_intents_concurrent_creates_stay_within_captured(s, f))
+        .await;
 }
 
 async fn inbox_checks<S: EventInbox + ?Sized>(r: &mut Runner, s: &S, f: &StoreFixture) {
@@ -407,12 +410,190 @@ fn intent(f: &StoreFixture, name: &str, order: &str, hours: i64) -> RefundIntent
         order_id: OrderId::new(key(f, order)),
         payment_id: PaymentId::new("pay_1"),
         amount: chf(4_990),
+        captured: None,
+        auto_limit: None,
         state: RefundIntentState::Pending,
         approval_ticket: None,
         refund_id: None,
         created_at: f.now + Duration::hours(hours),
         updated_at: f.now + Duration::hours(hours),
     }
+}
+
+/// An intent on payment `payment` of this run, with the bounds given.
+fn bounded(
+    f: &StoreFixture,
+    name: &str,
+    payment: &str,
+    minor: i64,
+    captured: Option<i64>,
+    auto_limit: Option<i64>,
+) -> RefundIntent {
+    RefundIntent {
+        payment_id: PaymentId::new(key(f, payment)),
+        amount: chf(minor),
+        captured: captured.map(chf),
+        auto_limit: auto_limit.map(chf),
+        ..intent(f, name, "order-bounds", 0)
+    }
+}
+
+/// The money bounds hold at the store: the live intents of a payment never exceed what it
+/// captured (failed ones do not count), an intent above the limit starts waiting for approval,
+/// an approval needs a ticket, and nothing refused is stored.
+pub async fn refund_intents_hold_their_money_bounds<S: RefundIntentStore + ?Sized>(
+    s: &S,
+    f: &StoreFixture,
+) -> CheckResult {
+    const CHECK: &str = "store.refund_intents_hold_their_money_bounds";
+    let first = bounded(f, "bounds-1", "pay-bounds", 6_000, Some(10_000), None);
+    ok(
+        CHECK,
+        "create within captured",
+        s.create_refund_intent(&first).await,
+    )?;
+    let second = bounded(f, "bounds-2", "pay-bounds", 5_000, Some(10_000), None);
+    expect_kind(
+        CHECK,
+        "create beyond captured",
+        PortErrorKind::Conflict,
+        s.create_refund_intent(&second).await,
+    )?;
+    let stored = ok(CHECK, "get", s.refund_intent(&second.key).await)?;
+    ensure!(
+        CHECK,
+        stored.is_none(),
+        "a refused intent was stored: {stored:?}"
+    );
+    let again = ok(
+        CHECK,
+        "create the first again",
+        s.create_refund_intent(&first).await,
+    )?;
+    ensure!(
+        CHECK,
+        again == PutOutcome::AlreadyPresent(first.clone()),
+        "creating the first intent again answered {again:?}"
+    );
+    ok(
+        CHECK,
+        "fail the first",
+        s.transition_refund_intent(
+            &first.key,
+            &transition(f, RefundIntentState::Pending, RefundIntentState::Failed, 1),
+        )
+        .await,
+    )?;
+    let after_failure = ok(
+        CHECK,
+        "create once the first failed",
+        s.create_refund_intent(&second).await,
+    )?;
+    ensure!(
+        CHECK,
+        after_failure.is_inserted(),
+        "a failed intent still counted against what was captured: {after_failure:?}"
+    );
+
+    let above = bounded(f, "bounds-3", "pay-limit", 20_000, None, Some(15_000));
+    expect_kind(
+        CHECK,
+        "create a pending intent above the limit",
+        PortErrorKind::InvalidInput,
+        s.create_refund_intent(&above).await,
+    )?;
+    let held = RefundIntent {
+        state: RefundIntentState::NeedsApproval,
+        ..above.clone()
+    };
+    ok(CHECK, "create it held", s.create_refund_intent(&held).await)?;
+    expect_kind(
+        CHECK,
+        "approve without a ticket",
+        PortErrorKind::InvalidInput,
+        s.transition_refund_intent(
+            &held.key,
+            &transition(
+                f,
+                RefundIntentState::NeedsApproval,
+                RefundIntentState::Approved,
+                2,
+            ),
+        )
+        .await,
+    )?;
+    let mut approve = transition(
+        f,
+        RefundIntentState::NeedsApproval,
+        RefundIntentState::Approved,
+        3,
+    );
+    approve.approval_ticket = Some(TicketId::new("tkt-bounds"));
+    let approved = ok(
+        CHECK,
+        "approve with a ticket",
+        s.transition_refund_intent(&held.key, &approve).await,
+    )?;
+    ensure!(
+        CHECK,
+        matches!(&approved, TransitionOutcome::Applied(i) if i.state == RefundIntentState::Approved),
+        "approving with a ticket answered {approved:?}"
+    );
+    let mut usd = bounded(f, "bounds-4", "pay-usd", 1_000, None, None);
+    usd.captured = Some(crate::conformance::sample_data::usd(5_000));
+    expect_kind(
+        CHECK,
+        "create with a bound in another currency",
+        PortErrorKind::InvalidInput,
+        s.create_refund_intent(&usd).await,
+    )?;
+    Ok(())
+}
+
+/// Concurrent creates of different intents on one payment never pass the captured check
+/// together when both would not fit.
+pub async fn refund_intents_concurrent_creates_stay_within_captured<
+    S: RefundIntentStore + ?Sized,
+>(
+    s: &S,
+    f: &StoreFixture,
+) -> CheckResult {
+    const CHECK: &str = "store.refund_intents_concurrent_creates_stay_within_captured";
+    let intents: Vec<RefundIntent> = (0..4)
+        .map(|n| {
+            bounded(
+                f,
+                &format!("race-cap-{n}"),
+                "pay-race",
+                4_000,
+                Some(10_000),
+                None,
+            )
+        })
+        .collect();
+    let results = tokio::join!(
+        s.create_refund_intent(&intents[0]),
+        s.create_refund_intent(&intents[1]),
+        s.create_refund_intent(&intents[2]),
+        s.create_refund_intent(&intents[3]),
+    );
+    let mut created = 0;
+    for result in [results.0, results.1, results.2, results.3] {
+        match result {
+            Ok(PutOutcome::Inserted) => created += 1,
+            Ok(other) => {
+                return Err(fail(CHECK, format!("a fresh key answered {other:?}")));
+            }
+            Err(e) if e.kind() == PortErrorKind::Conflict => {}
+            Err(e) => return Err(fail(CHECK, format!("create failed: {e}"))),
+        }
+    }
+    ensure!(
+        CHECK,
+        created == 2,
+        "{created} of 4 intents of CHF 40 were created on a payment that captured CHF 100"
+    );
+    Ok(())
 }
 
 fn transition(

@@ -201,6 +201,16 @@ impl RefundIntentStore for FakeStore {
                     )
                     .with_context("amount", intent.amount));
                 }
+                intent.check_bounds()?;
+                let others: i64 = state
+                    .intents
+                    .iter()
+                    .filter(|i| {
+                        i.payment_id == intent.payment_id && i.state != RefundIntentState::Failed
+                    })
+                    .map(|i| i.amount.to_minor())
+                    .sum();
+                intent.check_within_captured(others)?;
                 state.intents.push(intent.clone());
                 Ok(PutOutcome::Inserted)
             })
@@ -253,6 +263,7 @@ impl RefundIntentStore for FakeStore {
                     if intent.state != transition.from {
                         return Ok(TransitionOutcome::Stale(intent.clone()));
                     }
+                    intent.check_transition(transition)?;
                     intent.state = transition.to;
                     intent.updated_at = transition.at;
                     if let Some(ticket) = &transition.approval_ticket {

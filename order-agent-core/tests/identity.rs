@@ -3,7 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use order_agent_core::domain::{Channel, Customer, CustomerId, Order, OrderId, OrderNumber};
+use order_agent_core::domain::{Channel, Customer, CustomerId, Locale, Order, OrderId, OrderNumber};
+use order_agent_core::replies::Reply;
+use order_agent_testkit::world::World;
 use order_agent_core::flows::identity::{
     same_order_number, verify, Factor, IdentityClaim, Verification,
 };
@@ -390,4 +392,65 @@ fn claims_accumulate_each_value_once() {
         ..claim()
     }
     .gives_details());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Answers to "who are you", as customers write them (read by the built-in understanding)
+// ---------------------------------------------------------------------------------------------
+
+async fn builtin_turns(texts: &[&str]) -> Vec<order_agent_core::agent::Turn> {
+    let world = World::demo();
+    let agent = world
+        .agent_with_builtin_understanding(World::demo_policy().unwrap())
+        .unwrap();
+    let mut turns = Vec::new();
+    for text in texts {
+        turns.push(
+            agent
+                .handle_message(Channel::WebChat, "chat-answers", text)
+                .await
+                .unwrap(),
+        );
+    }
+    turns
+}
+
+#[tokio::test]
+async fn identity_details_that_sound_like_an_address_change_answer_the_question() {
+    let turns = builtin_turns(&[
+        "Wo ist meine Bestellung #1001?",
+        "Meine E-Mail ist anna.mueller@example.ch und meine Postleitzahl ist 8008",
+    ])
+    .await;
+    assert!(
+        matches!(turns[1].reply, Reply::OrderStatus { .. }),
+        "{:#?}",
+        turns[1]
+    );
+    assert_eq!(turns[1].locale, Locale::De);
+}
+
+#[tokio::test]
+async fn a_bare_postcode_after_the_email_completes_the_verification() {
+    let turns = builtin_turns(&[
+        "Where is my order #1001?",
+        "anna.mueller@example.ch",
+        "8008",
+    ])
+    .await;
+    assert!(
+        matches!(turns[2].reply, Reply::OrderStatus { .. }),
+        "{:#?}",
+        turns[2]
+    );
+}
+
+#[tokio::test]
+async fn a_short_answer_of_details_keeps_the_conversations_language() {
+    let turns = builtin_turns(&[
+        "Wo ist meine Bestellung #1001?",
+        "E-Mail: anna.mueller@example.ch, PLZ 8008",
+    ])
+    .await;
+    assert_eq!(turns[1].locale, Locale::De, "{:#?}", turns[1]);
 }

@@ -179,7 +179,12 @@ impl Agent {
                 }
             }
         };
-        let locale = interpretation.language;
+        // A short answer made of details ("E-Mail: a@b.ch, PLZ 9000") says little about its
+        // language: the conversation keeps the one it has.
+        let locale = match ctx.state.locale {
+            Some(known) if prose_words(text) < 3 => known,
+            _ => interpretation.language,
+        };
         ctx.state.locale = Some(locale);
 
         let (intent, reply, decision) = self
@@ -243,15 +248,34 @@ impl Agent {
             ctx.pending.intent.is_some() && ctx.state.verified_customer.is_none();
         let understood = interpretation.confidence >= self.config.min_confidence
             && interpretation.intent != Intent::OutOfScope;
-        let gives_details = !(entities.order_numbers.is_empty()
+        // We just asked for details: a bare 4- or 5-digit number in the answer is the postcode,
+        // which an interpreter without that context cannot know.
+        let bare = if entities.postcodes.is_empty() && awaiting_details {
+            bare_postcodes(text, &entities.order_numbers)
+        } else {
+            Vec::new()
+        };
+        let gives_identity = !(entities.order_numbers.is_empty()
             && entities.emails.is_empty()
             && entities.postcodes.is_empty()
             && entities.phones.is_empty()
-            && entities.item_references.is_empty()
-            && entities.return_reason.is_none());
+            && bare.is_empty());
+        let gives_details = gives_identity
+            || !(entities.item_references.is_empty() && entities.return_reason.is_none());
 
-        // A reply that only carries details continues what is pending.
-        let intent = if understood {
+        // A reply that only carries details continues what is pending. So does an answer to our
+        // request for identity details that merely sounds like an address change ("meine
+        // Postleitzahl ist 8400", "code postal 2000"): the customer is answering the question.
+        let answers_the_question = awaiting_details
+            && gives_identity
+            && matches!(
+                interpretation.intent,
+                Intent::ChangeShippingAddress | Intent::ModifyOrderItems
+            );
+        let intent = if answers_the_question {
+            ctx.reasons.push("read_as_answer".to_owned());
+            ctx.pending.intent
+        } else if understood {
             Some(interpretation.intent)
         } else if gives_details && ctx.pending.intent.is_some() {
             ctx.pending.intent
@@ -314,10 +338,8 @@ impl Agent {
             };
         }
         let mut postcodes = entities.postcodes.clone();
-        if postcodes.is_empty() && awaiting_details {
-            // We just asked for details: a bare 4- or 5-digit number in the answer is the
-            // postcode, which an interpreter without that context cannot know.
-            postcodes = bare_postcodes(text, &entities.order_numbers);
+        if postcodes.is_empty() {
+            postcodes = bare;
         }
         let mut claim = IdentityClaim {
             order_numbers: entities.order_numbers.clone(),
@@ -1057,6 +1079,14 @@ fn bare_postcodes(text: &str, order_numbers: &[OrderNumber]) -> Vec<String> {
         })
         .map(str::to_owned)
         .collect()
+}
+
+/// Words of three letters or more outside email addresses: how much prose a message holds.
+fn prose_words(text: &str) -> usize {
+    text.split_whitespace()
+        .filter(|w| !w.contains('@'))
+        .filter(|w| w.chars().filter(|c| c.is_alphabetic()).count() >= 3)
+        .count()
 }
 
 fn one_paragraph(text: &str) -> String {

@@ -4,6 +4,8 @@
 //!   Rust.
 //! - `order-agent simulate`: a seeded month of a shop through the real agent and the testkit
 //!   fakes, with a report.
+//! - `order-agent serve`: the agent as an HTTP service: a JSON message API, a web chat page,
+//!   the staff's escalation queue, signed webhooks, health and metrics.
 //!
 //! Exit codes: 0 success, 1 the policy or the cases failed (errors found, a case failed, a
 //! simulated refund broke the policy), 2 the command could not run (bad arguments, unreadable
@@ -20,6 +22,7 @@ macro_rules! outln {
 mod error;
 mod input;
 mod policy;
+mod serve;
 mod simulate;
 mod totals;
 
@@ -52,6 +55,11 @@ enum Command {
     /// refunds made and held, policy violations (every refund is re-checked against the policy;
     /// exit code 1 if any) and the support cost saved. The same seed gives the same month.
     Simulate(simulate::SimulateArgs),
+    /// Run the agent as an HTTP service: chat page, message API, escalation queue, webhooks.
+    ///
+    /// With no config file it runs the built-in demo shop (every vendor an in-memory fake) with
+    /// its state in `order-agent.sqlite` in the working directory, on 127.0.0.1:8080.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
@@ -59,6 +67,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Policy(command) => policy::run(command),
         Command::Simulate(args) => simulate::run(&args),
+        Command::Serve(args) => serve::run(args),
     };
     match result {
         Ok(code) => code,

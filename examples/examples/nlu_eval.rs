@@ -1,4 +1,4 @@
-// Run with: cargo run --release -p order-agent-examples --example nlu_eval -- [FILE]
+// Run with: cargo run --release -p order-agent-examples --example nlu_eval -- [FILE | --own-sets]
 //! Evaluates the built-in understanding on a labelled JSONL file.
 //!
 //! One JSON object a line: `text`, `mapped_intent` (an intent name such as `wismo`,
@@ -20,10 +20,11 @@
 //! matrix. `--errors` also lists the misread lines. `--weights PATH` reads other learned weights
 //! (see `scripts/train_nlu_weights.py --holdout`) and `--fold N:K` scores only the lines whose
 //! 0-based index modulo `N` is `K`, which together measure the dev set on lines the weights have
-//! not seen.
+//! not seen. `--own-sets [DIR]` reports every `.jsonl` file of `examples/data/nlu` (or `DIR`) in
+//! turn and ends with a summary table of all of them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use order_agent_core::domain::Locale;
@@ -94,9 +95,39 @@ fn f1(tp: usize, fp: usize, fn_: usize) -> f64 {
     2.0 * tp as f64 / (2 * tp + fp + fn_) as f64
 }
 
+/// The headline figures of one file, for the summary of `--own-sets`.
+struct Summary {
+    lines: usize,
+    macro_f1: f64,
+    oos_rejection: Option<f64>,
+    order_id_f1: Option<f64>,
+    language_accuracy: Option<f64>,
+}
+
+fn read_lines(path: &Path, fold: Option<(usize, usize)>) -> Result<Vec<Line>, String> {
+    let content = std::fs::read_to_string(path).map_err(|e| {
+        format!(
+            "cannot read `{}`: {e}\nthe Bitext dev set lives in ../shared next to the workspace; pass another file as the first argument",
+            path.display()
+        )
+    })?;
+    let mut lines = Vec::new();
+    for (i, raw) in content.lines().enumerate() {
+        if raw.trim().is_empty() {
+            continue;
+        }
+        if fold.is_some_and(|(n, k)| i % n != k) {
+            continue;
+        }
+        lines.push(parse_line(i + 1, raw).map_err(|e| format!("{}: {e}", path.display()))?);
+    }
+    Ok(lines)
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let show_errors = args.iter().any(|a| a == "--errors");
+    let own_sets = args.iter().any(|a| a == "--own-sets");
     let option = |name: &str| {
         args.iter()
             .position(|a| a == name)
@@ -129,46 +160,87 @@ fn main() -> ExitCode {
         .iter()
         .filter_map(|name| option(name))
         .collect();
-    let path = args
+    let named = args
         .iter()
         .find(|a| !a.starts_with("--") && !values.contains(a))
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../shared/data/intents/bitext/bitext_4514_eval.jsonl")
-        });
-    let content = match std::fs::read_to_string(&path) {
-        Ok(content) => content,
-        Err(e) => {
-            eprintln!(
-                "cannot read `{}`: {e}\nthe Bitext dev set lives in ../shared next to the workspace; pass another file as the first argument",
-                path.display()
-            );
-            return ExitCode::FAILURE;
-        }
-    };
-    let mut lines = Vec::new();
-    for (i, raw) in content.lines().enumerate() {
-        if raw.trim().is_empty() {
-            continue;
-        }
-        if fold.is_some_and(|(n, k)| i % n != k) {
-            continue;
-        }
-        match parse_line(i + 1, raw) {
-            Ok(line) => lines.push(line),
+        .map(PathBuf::from);
+    let paths = if own_sets {
+        let dir =
+            named.unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/nlu"));
+        let mut paths: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+                .collect(),
             Err(e) => {
-                eprintln!("{}: {e}", path.display());
+                eprintln!("cannot list `{}`: {e}", dir.display());
                 return ExitCode::FAILURE;
             }
+        };
+        paths.sort();
+        paths
+    } else {
+        vec![named.unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../../shared/data/intents/bitext/bitext_4514_eval.jsonl")
+        })]
+    };
+    let mut summaries = Vec::new();
+    for path in &paths {
+        let lines = match read_lines(path, fold) {
+            Ok(lines) => lines,
+            Err(e) => {
+                eprintln!("{e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        if own_sets {
+            println!("\n==================================================================");
+        }
+        let summary = report(&interpreter, path, &lines, show_errors, !own_sets);
+        summaries.push((path, summary));
+    }
+    if own_sets {
+        let figure = |f: Option<f64>| f.map_or_else(|| "n/a".to_owned(), |f| format!("{f:.3}"));
+        println!("\nsummary (readings below the confidence threshold count as out of scope)");
+        println!(
+            "{:<30} {:>6} {:>9} {:>13} {:>12} {:>9}",
+            "file", "lines", "macro-f1", "oos-rejection", "order-id-f1", "language"
+        );
+        for (path, s) in &summaries {
+            let file = path
+                .file_name()
+                .map(|f| f.to_string_lossy())
+                .unwrap_or_default();
+            println!(
+                "{:<30} {:>6} {:>9.3} {:>13} {:>12} {:>9}",
+                file,
+                s.lines,
+                s.macro_f1,
+                figure(s.oos_rejection),
+                figure(s.order_id_f1),
+                figure(s.language_accuracy)
+            );
         }
     }
+    ExitCode::SUCCESS
+}
 
+/// Reads every line, prints the figures and the confusion matrix, and returns the headline
+/// figures; `throughput` also times the interpreter on these lines.
+fn report(
+    interpreter: &BuiltinInterpreter,
+    path: &Path,
+    lines: &[Line],
+    show_errors: bool,
+    throughput: bool,
+) -> Summary {
     let mut confusion: BTreeMap<(Intent, Intent), usize> = BTreeMap::new();
     let (mut oid_tp, mut oid_fp, mut oid_fn) = (0, 0, 0);
     let (mut lang_right, mut lang_total) = (0, 0);
     let mut low_confidence = 0;
-    for line in &lines {
+    for line in lines {
         let reading = interpreter.read(&line.text, None);
         let predicted = if is_confident(&reading) {
             reading.intent
@@ -268,12 +340,12 @@ fn main() -> ExitCode {
         gold_in_scope.len()
     );
     let oos = count(Some(Intent::OutOfScope), None);
+    let mut oos_rejection = None;
     if oos > 0 {
         let rejected = count(Some(Intent::OutOfScope), Some(Intent::OutOfScope));
-        println!(
-            "out-of-scope rejection:   {:.3} ({rejected}/{oos})",
-            rejected as f64 / oos as f64
-        );
+        let rate = rejected as f64 / oos as f64;
+        oos_rejection = Some(rate);
+        println!("out-of-scope rejection:   {rate:.3} ({rejected}/{oos})");
     } else {
         println!("out-of-scope rejection:   n/a (no out-of-scope lines)");
     }
@@ -286,31 +358,36 @@ fn main() -> ExitCode {
             rejected as f64 / in_scope_lines as f64
         );
     }
+    let mut order_id_f1 = None;
     if oid_tp + oid_fp + oid_fn > 0 {
-        println!(
-            "order-id f1:              {:.3} (tp {oid_tp}, fp {oid_fp}, fn {oid_fn})",
-            f1(oid_tp, oid_fp, oid_fn)
-        );
+        let score = f1(oid_tp, oid_fp, oid_fn);
+        order_id_f1 = Some(score);
+        println!("order-id f1:              {score:.3} (tp {oid_tp}, fp {oid_fp}, fn {oid_fn})");
     } else {
         println!("order-id f1:              n/a (no order ids)");
     }
+    let mut language_accuracy = None;
     if lang_total > 0 {
-        println!(
-            "language accuracy:        {:.3} ({lang_right}/{lang_total})",
-            lang_right as f64 / lang_total as f64
-        );
+        let accuracy = lang_right as f64 / lang_total as f64;
+        language_accuracy = Some(accuracy);
+        println!("language accuracy:        {accuracy:.3} ({lang_right}/{lang_total})");
     }
 
-    let started = std::time::Instant::now();
-    let mut rounds = 0usize;
-    while started.elapsed() < std::time::Duration::from_millis(500) {
-        for line in &lines {
-            std::hint::black_box(interpreter.read(std::hint::black_box(&line.text), None));
+    if throughput && !lines.is_empty() {
+        let started = std::time::Instant::now();
+        let mut rounds = 0usize;
+        while started.elapsed() < std::time::Duration::from_millis(500) {
+            for line in lines {
+                std::hint::black_box(interpreter.read(std::hint::black_box(&line.text), None));
+            }
+            rounds += 1;
         }
-        rounds += 1;
+        let per_second = (rounds * lines.len()) as f64 / started.elapsed().as_secs_f64();
+        println!(
+            "throughput:               {per_second:.0} messages/s on one thread (indicative; \
+             `cargo bench -p order-agent-core --bench understand` measures it)"
+        );
     }
-    let per_second = (rounds * lines.len()) as f64 / started.elapsed().as_secs_f64();
-    println!("throughput:               {per_second:.0} messages/s on one thread (indicative)");
 
     let labels: Vec<Intent> = labels.into_iter().collect();
     println!("\nconfusion matrix (rows: expected, columns: read)");
@@ -326,5 +403,11 @@ fn main() -> ExitCode {
         }
         println!();
     }
-    ExitCode::SUCCESS
+    Summary {
+        lines: lines.len(),
+        macro_f1,
+        oos_rejection,
+        order_id_f1,
+        language_accuracy,
+    }
 }

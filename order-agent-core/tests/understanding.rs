@@ -213,6 +213,265 @@ fn typos_are_tolerated() {
     }
 }
 
+/// Free phrasing, Swiss German spellings and typos the hand-written vocabulary covers, a few per
+/// language (from `examples/data/nlu/dev_multilingual.jsonl`, the set it is tuned on).
+#[test]
+fn reads_free_phrasing_in_each_language() {
+    let cases: &[(&str, Intent, Locale)] = &[
+        ("any update on order 44120?", Intent::Wismo, Locale::En),
+        (
+            "I'd like to send the coffee machine back, it arrived damaged",
+            Intent::Return,
+            Locale::En,
+        ),
+        (
+            "Can I get the same jacket in a large instead",
+            Intent::Exchange,
+            Locale::En,
+        ),
+        (
+            "How long does standard delivery take?",
+            Intent::PolicyQuestion,
+            Locale::En,
+        ),
+        (
+            "This bot is useless, get me a person",
+            Intent::HumanEscalation,
+            Locale::En,
+        ),
+        ("Wänn chunnt mis Päckli aa?", Intent::Wismo, Locale::De),
+        (
+            "Chan ich das Chleid zruggschicke?",
+            Intent::Return,
+            Locale::De,
+        ),
+        (
+            "Chönd ihr mir s'T-Shirt in M umtusche?",
+            Intent::Exchange,
+            Locale::De,
+        ),
+        ("Ich will mis Gäld zrugg", Intent::RefundRequest, Locale::De),
+        (
+            "Wänn chunnt mini Rückerstattig?",
+            Intent::RefundStatus,
+            Locale::De,
+        ),
+        (
+            "Mir sind zügelt, die Adresse stimmt nümme",
+            Intent::ChangeShippingAddress,
+            Locale::De,
+        ),
+        (
+            "Ich möchte vom Kauf zurücktreten",
+            Intent::CancelOrder,
+            Locale::De,
+        ),
+        (
+            "Muss ich die Rücksendung selber bezahlen?",
+            Intent::PolicyQuestion,
+            Locale::De,
+        ),
+        (
+            "Je rends le sac, il ne me plaît pas",
+            Intent::Return,
+            Locale::Fr,
+        ),
+        (
+            "Puis-je avoir la taille au-dessus ?",
+            Intent::Exchange,
+            Locale::Fr,
+        ),
+        (
+            "Pouvez-vous m'appeler ?",
+            Intent::HumanEscalation,
+            Locale::Fr,
+        ),
+        (
+            "Je suis furieux, c'est la deuxième fois",
+            Intent::Complaint,
+            Locale::Fr,
+        ),
+        (
+            "Quel est le délai pour renvoyer un article ?",
+            Intent::PolicyQuestion,
+            Locale::Fr,
+        ),
+        (
+            "Risulta consegnato ma non ho ricevuto nulla",
+            Intent::Wismo,
+            Locale::It,
+        ),
+        (
+            "Posso avere il modello nero al posto di quello blu?",
+            Intent::Exchange,
+            Locale::It,
+        ),
+        (
+            "Potete restituirmi i soldi?",
+            Intent::RefundRequest,
+            Locale::It,
+        ),
+        ("Mi potete richiamare?", Intent::HumanEscalation, Locale::It),
+        (
+            "Spedite anche in Austria?",
+            Intent::PolicyQuestion,
+            Locale::It,
+        ),
+    ];
+    for (text, intent, language) in cases {
+        let reading = interpret(text, None);
+        assert_eq!(reading.intent, *intent, "`{text}`: {reading:?}");
+        assert!(is_confident(&reading), "`{text}`: {reading:?}");
+        assert_eq!(reading.language, *language, "`{text}`");
+    }
+}
+
+#[test]
+fn typos_in_german_french_and_italian_are_tolerated() {
+    for (text, intent) in [
+        ("ma comande n'est pas arivée", Intent::Wismo),
+        ("dove e il mio ordnie?", Intent::Wismo),
+        ("Ich warte auf die Rückerstatung", Intent::RefundStatus),
+        ("wen will my oder arive", Intent::Wismo),
+    ] {
+        let reading = interpret(text, None);
+        assert_eq!(reading.intent, intent, "`{text}`: {reading:?}");
+        assert!(is_confident(&reading), "`{text}`: {reading:?}");
+    }
+    // A word one edit from a phrase word is not read as it when it is a known item noun.
+    assert_eq!(
+        interpret("Ich schicke die Tasche zurück, sie gefällt mir nicht", None).intent,
+        Intent::Return
+    );
+}
+
+#[test]
+fn the_situation_decides_between_neighbouring_intents() {
+    for (text, intent) in [
+        // A status word makes a refund a status question, however many refund words it has...
+        (
+            "Wie ist der Stand meiner Rückerstattung?",
+            Intent::RefundStatus,
+        ),
+        (
+            "Où en est le remboursement de mon retour ?",
+            Intent::RefundStatus,
+        ),
+        // ...unless it asks how to get one.
+        ("where can i get my money back", Intent::RefundRequest),
+        // Before shipping, another colour is a change of the order, not an exchange.
+        (
+            "Nel mio ordine vorrei cambiare il colore prima della spedizione",
+            Intent::ModifyOrderItems,
+        ),
+        (
+            "Can I swap it for a size M before it ships?",
+            Intent::ModifyOrderItems,
+        ),
+        ("Can I swap it for a size M?", Intent::Exchange),
+        // Asking what a return costs is a policy question, not a return.
+        ("Ist die Rücksendung kostenlos?", Intent::PolicyQuestion),
+        // The address words decide over the order-change words around them.
+        (
+            "Kann ich die Adresse für Bestellung 7710 noch ändern?",
+            Intent::ChangeShippingAddress,
+        ),
+    ] {
+        let reading = interpret(text, None);
+        assert_eq!(reading.intent, intent, "`{text}`: {reading:?}");
+    }
+}
+
+#[test]
+fn ambiguous_messages_read_with_lower_confidence_than_clear_ones() {
+    let pairs = [
+        (
+            "I want to exchange the shirt for a medium",
+            "I want to exchange the shirt or cancel the order or get a refund",
+        ),
+        (
+            "Ich möchte meine Bestellung stornieren",
+            "Stornieren oder umtauschen oder zurückschicken, was geht?",
+        ),
+        (
+            "Je voudrais retourner la robe",
+            "retourner ou échanger ou annuler ?",
+        ),
+        (
+            "Voglio annullare il mio ordine",
+            "annullare o cambiare indirizzo?",
+        ),
+    ];
+    for (clear, ambiguous) in pairs {
+        let clear_reading = interpret(clear, None);
+        let ambiguous_reading = interpret(ambiguous, None);
+        assert!(is_confident(&clear_reading), "`{clear}`: {clear_reading:?}");
+        assert!(
+            !is_confident(&ambiguous_reading),
+            "`{ambiguous}`: {ambiguous_reading:?}"
+        );
+        assert!(ambiguous_reading.confidence < clear_reading.confidence);
+    }
+    // Greetings, thanks and one vague word are never acted on.
+    for text in [
+        "Grüezi mitenand",
+        "Merci beaucoup, bonne journée",
+        "ok thanks",
+        "Hilfe",
+        "order",
+    ] {
+        let reading = interpret(text, None);
+        assert!(!is_confident(&reading), "`{text}`: {reading:?}");
+    }
+}
+
+#[test]
+fn swiss_and_glued_order_words_introduce_order_numbers() {
+    assert_eq!(
+        orders("Ich bruuch es Rücksendeetikett für mini Bstellig 33871"),
+        ["33871"]
+    );
+    assert_eq!(
+        orders("Ich hätt gern d'Rückerstattig für d'Bstellig 41200"),
+        ["41200"]
+    );
+    assert_eq!(
+        orders("Come posso fare il reso dell'ordine 47718?"),
+        ["47718"]
+    );
+    assert_eq!(
+        orders("Ist mein Paket schon unterwegs? PLZ 8004"),
+        Vec::<String>::new()
+    );
+    let reading = interpret("Ist mein Paket schon unterwegs? PLZ 8004", None);
+    assert_eq!(reading.entities.postcodes, ["8004"]);
+}
+
+#[test]
+fn readings_do_not_depend_on_the_interpreter_instance_or_the_order_of_messages() {
+    let texts = [
+        "Wänn chunnt mini Rückerstattig?",
+        "send the coffee machine back",
+        "Puis-je avoir la taille au-dessus ?",
+        "Il reso è gratuito?",
+        "asdf",
+    ];
+    let forwards: Vec<_> = texts
+        .iter()
+        .map(|t| BuiltinInterpreter::new().read(t, None))
+        .collect();
+    let backwards: Vec<_> = texts.iter().rev().map(|t| interpret(t, None)).collect();
+    let mut reversed = backwards.clone();
+    reversed.reverse();
+    assert_eq!(forwards, reversed);
+    let custom = BuiltinInterpreter::with_learned_weights(include_str!(
+        "../src/understanding/learned_en.tsv"
+    ));
+    for (text, reading) in texts.iter().zip(&forwards) {
+        assert_eq!(&custom.read(text, None), reading, "`{text}`");
+    }
+}
+
 #[test]
 fn gibberish_is_low_confidence() {
     for text in ["asdf qwerty 12", "ok", "🙂🙂", "lorem ipsum dolor sit amet"] {
@@ -342,6 +601,20 @@ fn return_reasons_in_four_languages() {
         ("Ho cambiato idea", ReturnReason::ChangedMind),
         ("It is not as described", ReturnReason::NotAsDescribed),
         ("I found it cheaper elsewhere", ReturnReason::FoundCheaper),
+        ("D'Jacke isch z'chli", ReturnReason::DoesNotFit),
+        ("The kettle won't turn on", ReturnReason::Defective),
+        ("La bouilloire ne s'allume pas", ReturnReason::Defective),
+        ("Il bollitore non si accende", ReturnReason::Defective),
+        ("The phone case is scratched", ReturnReason::Damaged),
+        (
+            "Le pull n'est pas comme sur la photo",
+            ReturnReason::NotAsDescribed,
+        ),
+        (
+            "Ihr habt mir die falsche Farbe geschickt",
+            ReturnReason::WrongItem,
+        ),
+        ("Gfallt mer nöd", ReturnReason::ChangedMind),
     ] {
         assert_eq!(
             interpret(text, None).entities.return_reason,
@@ -491,10 +764,11 @@ fn own_labelled_sets_stay_read() {
         }
         files += 1;
         let (accuracy, order_f1, misses) = score_file(&path);
-        // `holdout_untuned.jsonl` was written after the phrases were tuned and never used to tune
-        // them: its floor guards against regressions, the tuned sets must stay near perfect.
-        let untuned = path.to_string_lossy().contains("untuned");
-        let floor = if untuned { 0.6 } else { 0.9 };
+        // `holdout_fresh.jsonl` was written before the last round of tuning and never used to
+        // tune: its floor guards against regressions. The other sets were tuned on (see
+        // examples/data/nlu/README.md) and must stay near perfect.
+        let held_out = path.to_string_lossy().contains("fresh");
+        let floor = if held_out { 0.75 } else { 0.9 };
         println!("{}: accuracy {accuracy:.3}", path.display());
         assert!(
             accuracy >= floor,

@@ -3,8 +3,7 @@
 use crate::domain::{OrderNumber, ReturnReason, TrackingNumber};
 use crate::ports::Entities;
 
-use super::intent::Model;
-use super::normalize::{edit_distance, fold_phrase};
+use super::normalize::{edit_distance, fold_phrase, fold_phrase_into};
 
 /// Words that introduce an order number, folded.
 const ORDER_WORDS: &[&str] = &[
@@ -15,6 +14,10 @@ const ORDER_WORDS: &[&str] = &[
     "bestellung",
     "bestellnummer",
     "bestellnr",
+    "bstellig",
+    "bestellig",
+    "bschtellig",
+    "ordernummer",
     "auftrag",
     "auftragsnummer",
     "commande",
@@ -135,13 +138,19 @@ struct RawWord<'a> {
 
 fn raw_words(text: &str) -> Vec<RawWord<'_>> {
     let mut out = Vec::new();
-    let mut offset = 0;
-    for piece in text.split_whitespace() {
-        let Some(at) = text[offset..].find(piece) else {
+    let mut piece_start = None;
+    let ends = text
+        .char_indices()
+        .chain(std::iter::once((text.len(), ' ')));
+    for (i, c) in ends {
+        if !c.is_whitespace() {
+            piece_start.get_or_insert(i);
+            continue;
+        }
+        let Some(start) = piece_start.take() else {
             continue;
         };
-        let start = offset + at;
-        offset = start + piece.len();
+        let piece = &text[start..i];
         let trimmed_start = piece.trim_start_matches(|c: char| {
             !c.is_alphanumeric() && c != '#' && c != '+' && c != '$' && c != '€'
         });
@@ -150,11 +159,13 @@ fn raw_words(text: &str) -> Vec<RawWord<'_>> {
             continue;
         }
         let lead = piece.len() - trimmed_start.len();
+        let mut folded = String::with_capacity(trimmed.len());
+        fold_phrase_into(trimmed, &mut folded);
         out.push(RawWord {
             text: trimmed,
             start: start + lead,
             end: start + lead + trimmed.len(),
-            folded: fold_phrase(trimmed),
+            folded,
             ends_clause: trimmed.len() < trimmed_start.len(),
         });
     }
@@ -198,8 +209,12 @@ fn preceded_by(words: &[RawWord<'_>], k: usize, reach: usize, test: impl Fn(&str
 fn near_before(words: &[RawWord<'_>], k: usize, reach: usize, list: &[&str]) -> bool {
     (1..=reach.min(k)).any(|back| {
         let word = &words[k - back].folded;
-        list.iter()
-            .any(|w| word == w || word.ends_with(&format!(" {w}")))
+        list.iter().any(|w| {
+            word == w
+                || (word.len() > w.len()
+                    && word.ends_with(w)
+                    && word.as_bytes().get(word.len() - w.len() - 1) == Some(&b' '))
+        })
     })
 }
 
@@ -298,14 +313,37 @@ fn push_unique<T: PartialEq>(list: &mut Vec<T>, item: T) {
     }
 }
 
-/// Extracts the references of `text`; `tokens` are its corrected folded words without digits.
-pub(crate) fn extract(text: &str, tokens: &[&str], model: &Model) -> Entities {
-    let mut entities = Entities::default();
+/// Extracts the references of `text`; `tokens` are its corrected folded words without digits,
+/// `reason` the return reason its phrases name.
+pub(crate) fn extract(text: &str, tokens: &[&str], reason: Option<ReturnReason>) -> Entities {
+    let mut entities = Entities {
+        return_reason: reason,
+        ..Entities::default()
+    };
+    let about_returns = reason.is_some()
+        || tokens
+            .iter()
+            .any(|t| RETURN_STEMS.iter().any(|s| t.starts_with(s)));
+    let has_references = text.bytes().any(|b| b.is_ascii_digit() || b == b'@');
+    if !has_references && !about_returns {
+        return entities;
+    }
+    let words = raw_words(text);
+    if has_references {
+        references(text, &words, &mut entities);
+    }
+    if about_returns {
+        entities.item_references = item_references(text, &words);
+    }
+    entities
+}
+
+/// Emails, phones, order and tracking numbers and postcodes.
+fn references(text: &str, words: &[RawWord<'_>], entities: &mut Entities) {
     let phone_spans = phones(text);
     for (start, end) in &phone_spans {
         push_unique(&mut entities.phones, text[*start..*end].to_owned());
     }
-    let words = raw_words(text);
     for (k, word) in words.iter().enumerate() {
         if phone_spans
             .iter()
@@ -346,29 +384,22 @@ pub(crate) fn extract(text: &str, tokens: &[&str], model: &Model) -> Entities {
         if (1..=2.min(k)).any(|back| is_not_order_word(&words[k - back].folded)) {
             continue;
         }
-        let after_order_word = preceded_by(&words, k, 3, is_order_word);
+        let after_order_word = preceded_by(words, k, 3, is_order_word);
         if hashed || (after_order_word && body.len() >= 3) {
             push_unique(&mut entities.order_numbers, OrderNumber::new(body));
-        } else if body.len() >= 10 && near_before(&words, k, 3, TRACKING_WORDS) {
+        } else if body.len() >= 10 && near_before(words, k, 3, TRACKING_WORDS) {
             push_unique(&mut entities.tracking_numbers, TrackingNumber::new(body));
-        } else if body.len() >= 6 && !currency_near(text, &words, k) {
-            if !near_before(&words, k, 2, PHONE_WORDS) {
+        } else if body.len() >= 6 && !currency_near(text, words, k) {
+            if !near_before(words, k, 2, PHONE_WORDS) {
                 push_unique(&mut entities.order_numbers, OrderNumber::new(body));
             }
         } else if (4..=5).contains(&body.len())
-            && !currency_near(text, &words, k)
-            && postcode_context(&words, k)
+            && !currency_near(text, words, k)
+            && postcode_context(words, k)
         {
             push_unique(&mut entities.postcodes, body.to_owned());
         }
     }
-    entities.return_reason = model
-        .reasons
-        .iter()
-        .find(|(_, patterns)| patterns.iter().any(|p| p.occurs_in(tokens)))
-        .map(|(reason, _)| *reason);
-    entities.item_references = item_references(text, &words, tokens, entities.return_reason);
-    entities
 }
 
 /// `order1042`, `Bestellung#1042`: an order word glued to its number.
@@ -393,20 +424,8 @@ fn postcode_with_country(body: &str) -> Option<&str> {
     .then_some(digits)
 }
 
-fn item_references(
-    text: &str,
-    words: &[RawWord<'_>],
-    tokens: &[&str],
-    reason: Option<ReturnReason>,
-) -> Vec<String> {
-    let about_returns = reason.is_some()
-        || tokens
-            .iter()
-            .any(|t| RETURN_STEMS.iter().any(|s| t.starts_with(s)));
+fn item_references(text: &str, words: &[RawWord<'_>]) -> Vec<String> {
     let mut references = Vec::new();
-    if !about_returns {
-        return references;
-    }
     for (k, word) in words.iter().enumerate() {
         let (first, start) = if ITEM_ARTICLES.contains(&word.folded.as_str()) {
             (k + 1, words.get(k).map(|w| w.start))

@@ -11,9 +11,13 @@
 //! 3. **Intent**: a linear score per intent from learned English word and word-pair weights
 //!    (`learned_en.tsv`, produced by `scripts/train_nlu_weights.py` from the Bitext
 //!    customer-support sample, aggregated weights only) plus hand-written phrases in the four
-//!    languages (`lexicon.rs`), with unknown words read as the known word one edit away. A softmax
-//!    turns the scores into a confidence; below [`LOW_CONFIDENCE`] the agent asks or hands over
-//!    rather than act on a guess.
+//!    languages (`lexicon.rs`; a phrase may hold stems, `retour*`, and gaps, `send .. back`), with
+//!    unknown words read as the known word one edit away. A few rules read the situation: a
+//!    status word turns a refund into a refund-status question, "before it ships" turns an
+//!    exchange into an order change, a question about a rule is not the action it names. A
+//!    softmax turns the scores into a confidence; a message asking for two actions that exclude
+//!    each other ("cancel or exchange?") is capped below [`LOW_CONFIDENCE`]; below it the agent
+//!    asks or hands over rather than act on a guess.
 //! 4. **Entities**: order numbers, emails, phones, postcodes, tracking numbers by shape and the
 //!    words around them, a return reason from phrases, and the items named after an article in a
 //!    return or exchange message. Every reference is a slice of the message.
@@ -46,6 +50,10 @@ mod normalize;
 /// Below this confidence a reading is a guess: the agent asks a clarifying question or hands over
 /// to a human instead of acting on it.
 pub const LOW_CONFIDENCE: f32 = 0.6;
+
+/// The confidence of a message that asks for two actions excluding each other ("cancel it or
+/// exchange it?"), at most: below [`LOW_CONFIDENCE`], so the agent asks which one is meant.
+const CONFLICTING_CONFIDENCE: f32 = 0.45;
 
 /// The built-in interpreter: [`interpret`] behind the [`Interpreter`] port.
 ///
@@ -119,12 +127,16 @@ fn read_with(model: &intent::Model, text: &str, hint: Option<Locale>) -> Interpr
         .filter(|w| !w.has_digit())
         .map(|w| model.correct(&w.folded))
         .collect();
-    let (intent, confidence) = intent::decide(&model.scores(&tokens, language == Locale::En));
+    let reading = model.read(&tokens, language == Locale::En);
+    let (intent, mut confidence) = intent::decide(&reading.scores);
+    if reading.conflicting {
+        confidence = confidence.min(CONFLICTING_CONFIDENCE);
+    }
     Interpretation {
         intent,
         confidence,
         language,
-        entities: entities::extract(text, &tokens, model),
+        entities: entities::extract(text, &tokens, reading.reason),
     }
 }
 

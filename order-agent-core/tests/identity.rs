@@ -3,14 +3,16 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use order_agent_core::domain::{Channel, Customer, CustomerId, Locale, Order, OrderId, OrderNumber};
-use order_agent_core::replies::Reply;
-use order_agent_testkit::world::World;
+use order_agent_core::domain::{
+    Channel, Customer, CustomerId, Locale, Order, OrderId, OrderNumber,
+};
 use order_agent_core::flows::identity::{
     same_order_number, verify, Factor, IdentityClaim, Verification,
 };
+use order_agent_core::replies::Reply;
 use order_agent_testkit::builders::{address, CustomerBuilder, OrderBuilder, OrderLineBuilder};
 use order_agent_testkit::demo_shop::{demo_now, DemoShop};
+use order_agent_testkit::world::World;
 
 fn shop() -> DemoShop {
     DemoShop::new(demo_now())

@@ -29,6 +29,11 @@ impl Agent {
     /// then refunds it under its original key, so approving twice, or two people approving at
     /// once, refunds once. The amounts are those the policy engine computed: a person approves,
     /// but does not change, what the agent would pay.
+    #[tracing::instrument(
+        name = "resolve_held_refunds",
+        skip(self, ticket),
+        fields(order_id = %order_id, approval = ?approval)
+    )]
     pub async fn resolve_held_refunds(
         &self,
         order_id: &OrderId,

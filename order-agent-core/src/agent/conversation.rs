@@ -122,6 +122,11 @@ impl Agent {
     ///
     /// Returns an error only when the conversation state could not be read or saved; nothing
     /// was sent then, and the host may retry.
+    #[tracing::instrument(
+        name = "handle_message",
+        skip_all,
+        fields(channel = ?channel, intent = tracing::field::Empty)
+    )]
     pub async fn handle_message(
         &self,
         channel: Channel,
@@ -190,6 +195,16 @@ impl Agent {
         let (intent, reply, decision) = self
             .converse(&mut ctx, &interpretation, text, &mut effects)
             .await;
+        if let Some(intent) = intent {
+            tracing::Span::current().record("intent", intent_name(intent).as_str());
+        }
+        tracing::info!(
+            confidence = interpretation.confidence,
+            locale = locale.tag(),
+            verified = ctx.state.verified_customer.is_some(),
+            reasons = ?ctx.reasons,
+            "message handled"
+        );
 
         let reply_key = format!(
             "reply:{:?}:{}:{}",

@@ -20,6 +20,11 @@ impl Agent {
     /// recognised and does nothing. The event is marked processed only after everything it caused
     /// succeeded, so an event whose handling failed half-way is retried in full on redelivery;
     /// every action it causes is keyed, so the retry does not repeat what already happened.
+    #[tracing::instrument(
+        name = "handle_event",
+        skip_all,
+        fields(source = %event.source, event_id = %event.id, order_id = ?event.order_id())
+    )]
     pub async fn handle_event(&self, event: &Event) -> EventOutcome {
         match self
             .ports
@@ -59,6 +64,9 @@ impl Agent {
         if let Err(e) = result {
             effects.fail(&e);
         }
+        if !effects.errors.is_empty() {
+            tracing::warn!(errors = ?effects.errors, "event not completed; it will be retried");
+        }
         if effects.errors.is_empty() {
             if let Err(e) = self
                 .ports
@@ -76,6 +84,7 @@ impl Agent {
 
     /// Re-checks one order for silent parcels and delays. The host calls this on a schedule
     /// (say hourly) for every open order, since a lost parcel sends no event.
+    #[tracing::instrument(name = "check_order", skip(self), fields(order_id = %order_id))]
     pub async fn check_order(&self, order_id: &OrderId) -> EventOutcome {
         let now = self.ports.clock.now();
         let event = Event {

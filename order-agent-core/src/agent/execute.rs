@@ -60,7 +60,16 @@ impl Agent {
             body: rendered.body.clone(),
             idempotency_key: key,
         };
-        match self.ports.messaging.send(&message).await {
+        let started = std::time::Instant::now();
+        let sent = self.ports.messaging.send(&message).await;
+        // The recipient is personal data: only the channel is logged.
+        tracing::debug!(
+            channel = ?channel,
+            ok = sent.is_ok(),
+            elapsed_ms = started.elapsed().as_millis() as u64,
+            "message sent"
+        );
+        match sent {
             Ok(delivery) => effects.actions.push(ActionTaken::MessageSent {
                 channel,
                 to: to.to_owned(),
@@ -120,6 +129,17 @@ impl Agent {
     ) -> Option<crate::domain::TicketId> {
         match self.ports.helpdesk.open_ticket(key, &escalation).await {
             Ok(ticket) => {
+                // Keys of conversation tickets carry the sender's address: only their kind is
+                // logged.
+                let kind: String = key.split(':').take(2).collect::<Vec<_>>().join(":");
+                tracing::info!(
+                    kind = %kind,
+                    ticket_id = %ticket.id,
+                    order_id = ?escalation.order_id,
+                    priority = ?escalation.priority,
+                    reasons = ?escalation.reasons,
+                    "ticket opened"
+                );
                 effects.actions.push(ActionTaken::TicketOpened {
                     ticket_id: ticket.id.clone(),
                     key: key.to_owned(),
@@ -164,6 +184,13 @@ impl Agent {
                 return;
             }
         };
+        tracing::info!(
+            subject = %record.subject,
+            outcome = ?decision.outcome,
+            reasons = ?record.reasons,
+            policy_version = %decision.policy_version,
+            "decided"
+        );
         match self.ports.store.append_decision(&record).await {
             Ok(sequence) => effects
                 .actions
@@ -303,7 +330,18 @@ impl Agent {
                     ("intent".to_owned(), key.clone()),
                 ]),
             };
-            let result = match self.ports.payments.refund(&request).await {
+            let started = std::time::Instant::now();
+            let sent = self.ports.payments.refund(&request).await;
+            tracing::info!(
+                order_id = %order.id,
+                %payment_id,
+                %key,
+                amount = %tender.amount,
+                ok = sent.is_ok(),
+                elapsed_ms = started.elapsed().as_millis() as u64,
+                "refund sent to the processor"
+            );
+            let result = match sent {
                 Ok(refund) => Ok(refund),
                 Err(e)
                     if matches!(

@@ -125,6 +125,7 @@ impl Agent {
     /// Claims up to `limit` due events for `worker` and handles them, one ordering key after
     /// another; returns what happened. Call it in a loop (sleeping briefly when it claimed
     /// nothing); any number of workers may do so at once.
+    #[tracing::instrument(name = "work_queue", skip(self), fields(claimed = tracing::field::Empty))]
     pub async fn work_queue(&self, worker: &str, limit: usize) -> Result<QueueReport, AgentError> {
         let now = self.ports.clock.now();
         let until = now + Duration::seconds(i64::from(self.config.queue.lease_seconds.max(1)));
@@ -134,6 +135,7 @@ impl Agent {
             .claim_events(worker, now, until, limit)
             .await
             .map_err(AgentError::Store)?;
+        tracing::Span::current().record("claimed", claimed.len());
         let mut report = QueueReport {
             claimed: claimed.len(),
             ..QueueReport::default()
@@ -201,6 +203,7 @@ impl Agent {
         report: &mut QueueReport,
     ) -> Result<(), AgentError> {
         let (source, id) = (&item.event.source, &item.event.id);
+        tracing::error!(%source, event_id = %id, attempt = item.attempt, %error, "giving up on an event");
         let escalation = self.escalation(
             None,
             Priority::Urgent,

@@ -6,6 +6,18 @@
 //!   database's own constraints and hash-chain the decision log.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(any(feature = "stripe", feature = "shipengine"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "stripe", feature = "shipengine"))))]
+pub mod http;
 #[cfg(feature = "llm")]
 pub mod llm;
+#[cfg(feature = "resilience")]
+#[cfg_attr(docsrs, doc(cfg(feature = "resilience")))]
+pub mod resilience;
+#[cfg(feature = "shipengine")]
+#[cfg_attr(docsrs, doc(cfg(feature = "shipengine")))]
+pub mod shipengine;
 pub mod store;
+#[cfg(feature = "stripe")]
+#[cfg_attr(docsrs, doc(cfg(feature = "stripe")))]
+pub mod stripe;

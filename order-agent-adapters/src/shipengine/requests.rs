@@ -1,0 +1,154 @@
+//! The requests the ShipEngine adapter sends, built as data.
+
+use order_agent_core::domain::{Address, TrackingNumber};
+use order_agent_core::ports::carrier::{ops, ReturnLabelRequest};
+use order_agent_core::ports::{PortError, PortResult};
+use serde_json::{json, Map, Value};
+
+use super::ShipEngineConfig;
+use crate::http::{Body, HeaderValue, Method, WireRequest};
+
+fn headers(config: &ShipEngineConfig) -> Vec<(String, HeaderValue)> {
+    vec![(
+        "api-key".to_owned(),
+        HeaderValue::Secret(config.api_key.clone()),
+    )]
+}
+
+/// The ShipEngine carrier code of carrier slug `slug`: the configured one, or the slug with `-`
+/// written `_` (`swiss-post` → `swiss_post`).
+pub fn carrier_code(config: &ShipEngineConfig, slug: &str) -> String {
+    config
+        .carrier_codes
+        .get(slug)
+        .cloned()
+        .unwrap_or_else(|| slug.trim().to_ascii_lowercase().replace('-', "_"))
+}
+
+/// `GET /v1/tracking?carrier_code=..&tracking_number=..`.
+pub fn track(config: &ShipEngineConfig, slug: &str, number: &TrackingNumber) -> WireRequest {
+    WireRequest {
+        operation: ops::TRACK,
+        method: Method::Get,
+        path: "/v1/tracking".to_owned(),
+        query: vec![
+            ("carrier_code".to_owned(), carrier_code(config, slug)),
+            ("tracking_number".to_owned(), number.as_str().to_owned()),
+        ],
+        headers: headers(config),
+        body: Body::Empty,
+    }
+}
+
+/// What is missing from `address` for ShipEngine to ship from or to it, in plain words; `None`
+/// when nothing is.
+pub fn missing_parts(address: &Address) -> Option<String> {
+    let mut missing = Vec::new();
+    let blank = |s: &str| s.trim().is_empty();
+    if blank(&address.name) {
+        missing.push("name");
+    }
+    if blank(&address.line1) {
+        missing.push("street");
+    }
+    if blank(&address.postcode) {
+        missing.push("postcode");
+    }
+    if blank(&address.city) {
+        missing.push("city");
+    }
+    let country = address.country.trim();
+    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+        missing.push("two-letter country code");
+    }
+    if missing.is_empty() {
+        None
+    } else {
+        Some(format!("the address lacks: {}", missing.join(", ")))
+    }
+}
+
+/// An address in ShipEngine's shape; `phone` where the schema requires one.
+pub fn address_json(address: &Address, phone: Option<&str>) -> Value {
+    let mut object = Map::new();
+    let mut put = |key: &str, value: &str| {
+        if !value.is_empty() {
+            object.insert(key.to_owned(), Value::String(value.to_owned()));
+        }
+    };
+    put("name", &address.name);
+    put("address_line1", &address.line1);
+    if let Some(line2) = &address.line2 {
+        put("address_line2", line2);
+    }
+    put("city_locality", &address.city);
+    if let Some(region) = &address.region {
+        put("state_province", region);
+    }
+    put("postal_code", &address.postcode);
+    put("country_code", &address.country);
+    if let Some(phone) = phone {
+        put("phone", phone);
+    }
+    Value::Object(object)
+}
+
+/// `POST /v1/labels` with `is_return_label: true`: from the customer to the returns warehouse,
+/// with the return id as the RMA number. Refuses (`InvalidInput`) a carrier without a configured
+/// return service and an address ShipEngine cannot ship from or to, before anything is bought.
+pub fn create_return_label(
+    config: &ShipEngineConfig,
+    request: &ReturnLabelRequest,
+) -> PortResult<WireRequest> {
+    let op = ops::CREATE_RETURN_LABEL;
+    let service = config
+        .return_services
+        .get(&request.carrier)
+        .ok_or_else(|| {
+            PortError::invalid_input(op, "no return service configured for this carrier")
+                .with_context("carrier", &request.carrier)
+        })?;
+    for (side, address) in [("from", &request.from), ("to", &request.to)] {
+        if let Some(reason) = missing_parts(address) {
+            return Err(PortError::invalid_input(op, reason).with_context("address", side));
+        }
+    }
+    let grams = request
+        .weight_grams
+        .filter(|g| *g > 0)
+        .unwrap_or(config.default_weight_grams);
+    let phone = Some(config.label_phone.as_str());
+    let body = json!({
+        "is_return_label": true,
+        "rma_number": request.return_id.as_str(),
+        "label_format": "pdf",
+        "label_download_type": "url",
+        "shipment": {
+            "carrier_id": service.carrier_id,
+            "service_code": service.service_code,
+            "ship_from": address_json(&request.from, phone),
+            "ship_to": address_json(&request.to, phone),
+            "packages": [{"weight": {"value": grams, "unit": "gram"}}],
+        },
+    });
+    Ok(WireRequest {
+        operation: op,
+        method: Method::Post,
+        path: "/v1/labels".to_owned(),
+        query: Vec::new(),
+        headers: headers(config),
+        body: Body::Json(body),
+    })
+}
+
+/// `POST /v1/addresses/validate` with one address.
+pub fn validate_address(config: &ShipEngineConfig, address: &Address) -> WireRequest {
+    WireRequest {
+        operation: ops::VALIDATE_ADDRESS,
+        method: Method::Post,
+        path: "/v1/addresses/validate".to_owned(),
+        query: Vec::new(),
+        headers: headers(config),
+        body: Body::Json(Value::Array(vec![address_json(address, None)])),
+    }
+}

@@ -11,6 +11,22 @@
 pub mod http;
 #[cfg(feature = "llm")]
 pub mod llm;
+#[cfg(any(
+    feature = "smtp",
+    feature = "sendgrid",
+    feature = "twilio",
+    feature = "whatsapp"
+))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(
+        feature = "smtp",
+        feature = "sendgrid",
+        feature = "twilio",
+        feature = "whatsapp"
+    )))
+)]
+pub mod messaging;
 #[cfg(feature = "resilience")]
 #[cfg_attr(docsrs, doc(cfg(feature = "resilience")))]
 pub mod resilience;
@@ -21,3 +37,8 @@ pub mod store;
 #[cfg(feature = "stripe")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stripe")))]
 pub mod stripe;
+#[cfg(feature = "webhooks")]
+pub mod webhooks;
+#[cfg(feature = "zendesk")]
+#[cfg_attr(docsrs, doc(cfg(feature = "zendesk")))]
+pub mod zendesk;

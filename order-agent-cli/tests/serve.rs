@@ -574,3 +574,23 @@ fn a_port_in_use_and_an_unreadable_config_are_errors_a_user_can_act_on() {
         "{help}"
     );
 }
+
+#[test]
+fn the_scheduled_check_finds_a_silent_parcel_without_any_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::with_config(
+        dir.path(),
+        "check_every_secs = 1\n[state]\nin_memory = true\n",
+    );
+    // Order #1015's parcel has had no scan for days: only the scheduled check can notice.
+    let mut page = String::new();
+    for _ in 0..50 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        page = server.get("/staff/escalations").body;
+        if page.contains("lost") {
+            break;
+        }
+    }
+    assert!(page.contains("#1015"), "{page}");
+    assert!(page.contains("lost"), "{page}");
+}

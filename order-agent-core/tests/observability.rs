@@ -52,7 +52,13 @@ async fn logs_name_orders_and_decisions_but_no_personal_data() {
             .unwrap();
     }
     let logs = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    for needle in ["handle_message", "\"decided\"", "ticket opened", "ds-1001", "return"] {
+    for needle in [
+        "handle_message",
+        "\"decided\"",
+        "ticket opened",
+        "ds-1001",
+        "return",
+    ] {
         assert!(logs.contains(needle), "the logs lack `{needle}`:\n{logs}");
     }
     for personal in [

@@ -96,11 +96,18 @@ pub(crate) enum VendorShop {
 pub(crate) struct WorkerConfig {
     /// How long the worker sleeps when the queue is empty, in milliseconds (default 500).
     pub(crate) idle_ms: u64,
+    /// How often every open order is checked for silent parcels and delays, in seconds
+    /// (default 3600; the first check runs one period after start). A lost parcel sends no
+    /// event, so only this check finds it.
+    pub(crate) check_every_secs: u64,
 }
 
 impl Default for WorkerConfig {
     fn default() -> WorkerConfig {
-        WorkerConfig { idle_ms: 500 }
+        WorkerConfig {
+            idle_ms: 500,
+            check_every_secs: 3_600,
+        }
     }
 }
 

@@ -127,6 +127,25 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
 
     run_demo_clock(&world);
     let (stop_worker, stopped) = tokio::sync::watch::channel(false);
+    let open_orders: Vec<_> = world
+        .shop
+        .orders
+        .iter()
+        .filter(|o| {
+            !matches!(
+                o.status,
+                order_agent_core::domain::OrderStatus::Delivered
+                    | order_agent_core::domain::OrderStatus::Cancelled
+            )
+        })
+        .map(|o| o.id.clone())
+        .collect();
+    let checker = tokio::spawn(worker::check_orders(
+        state.clone(),
+        stopped.clone(),
+        open_orders,
+        std::time::Duration::from_secs(config.worker.check_every_secs.max(1)),
+    ));
     let worker = tokio::spawn(worker::run(
         state.clone(),
         stopped,
@@ -139,6 +158,9 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let _ = stop_worker.send(true);
     if let Err(e) = worker.await {
         eprintln!("order-agent serve: the worker stopped abnormally: {e}");
+    }
+    if let Err(e) = checker.await {
+        eprintln!("order-agent serve: the scheduled check stopped abnormally: {e}");
     }
     served.map_err(|e| CliError::failed(format!("the server failed: {e}")))?;
     eprintln!("order-agent serve: stopped");

@@ -46,6 +46,38 @@ pub(crate) async fn run(state: Arc<AppState>, mut stop: watch::Receiver<bool>, i
     }
 }
 
+/// Checks every open order each `period` until `stop` turns true, since a lost parcel sends no
+/// event: the agent's scheduled check (`Agent::check_order`) finds silent parcels and delays and
+/// notifies and tickets each exception once, however often it runs.
+pub(crate) async fn check_orders(
+    state: Arc<AppState>,
+    mut stop: watch::Receiver<bool>,
+    orders: Vec<order_agent_core::domain::OrderId>,
+    period: Duration,
+) {
+    loop {
+        tokio::select! {
+            () = tokio::time::sleep(period) => {}
+            _ = stop.changed() => {}
+        }
+        if *stop.borrow() {
+            return;
+        }
+        for order in &orders {
+            if *stop.borrow() {
+                return;
+            }
+            let outcome = state.agent.check_order(order).await;
+            if !outcome.errors.is_empty() {
+                eprintln!(
+                    "order-agent serve: the scheduled check of {order} failed; next period retries it"
+                );
+            }
+            record_escalations(&state, &outcome);
+        }
+    }
+}
+
 fn count(n: usize) -> u64 {
     u64::try_from(n).unwrap_or(u64::MAX)
 }

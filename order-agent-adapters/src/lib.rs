@@ -6,6 +6,9 @@
 //!   database's own constraints and hash-chain the decision log.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "nats")]
+#[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
+pub mod events;
 #[cfg(any(feature = "stripe", feature = "shipengine"))]
 #[cfg_attr(docsrs, doc(cfg(any(feature = "stripe", feature = "shipengine"))))]
 pub mod http;

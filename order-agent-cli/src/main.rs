@@ -25,6 +25,7 @@ mod policy;
 mod serve;
 mod simulate;
 mod totals;
+mod worker;
 
 use std::process::ExitCode;
 
@@ -60,6 +61,12 @@ enum Command {
     /// With no config file it runs the built-in demo shop (every vendor an in-memory fake) with
     /// its state in `order-agent.sqlite` in the working directory, on 127.0.0.1:8080.
     Serve(serve::ServeArgs),
+    /// Work the durable event queue on PostgreSQL, one of any number of worker processes.
+    ///
+    /// Every vendor is the demo shop's in-memory fakes; the queue, refund intents and decisions
+    /// are in the shared PostgreSQL schema. With `--nats` it also pulls events from a NATS
+    /// JetStream durable consumer into the queue, acknowledging them once accepted.
+    Worker(worker::WorkerArgs),
 }
 
 fn main() -> ExitCode {
@@ -68,6 +75,7 @@ fn main() -> ExitCode {
         Command::Policy(command) => policy::run(command),
         Command::Simulate(args) => simulate::run(&args),
         Command::Serve(args) => serve::run(args),
+        Command::Worker(args) => worker::run(args),
     };
     match result {
         Ok(code) => code,

@@ -37,8 +37,37 @@ use crate::error::CliError;
 #[derive(Debug, Parser)]
 #[command(name = "order-agent", version)]
 struct Cli {
+    /// How the agent's logs (tracing spans and events, on standard error) are written: `text`
+    /// for people, `json` (one object per line) for log collectors. Which ones: `RUST_LOG`
+    /// (e.g. `order_agent_core=debug`); by default warnings and errors, and the agent's
+    /// decisions, tickets and refunds at `info`. Logs never carry customers' personal data.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     #[command(subcommand)]
     command: Command,
+}
+
+/// The log format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, with the current span's fields.
+    Json,
+}
+
+/// Installs the log subscriber; `RUST_LOG` chooses what is logged.
+fn init_logs(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,order_agent_core=info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // A subscriber installed earlier (by an embedding host) wins; nothing to do then.
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().with_current_span(true).try_init(),
+    };
 }
 
 /// One module per command; `serve` joins them as one more variant and module.
@@ -71,6 +100,10 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The simulation drives tens of thousands of agent calls: its figures are its output.
+    if !matches!(cli.command, Command::Simulate(_)) {
+        init_logs(cli.log_format);
+    }
     let result = match cli.command {
         Command::Policy(command) => policy::run(command),
         Command::Simulate(args) => simulate::run(&args),

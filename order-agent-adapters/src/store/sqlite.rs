@@ -55,6 +55,8 @@ const OPEN: &str = "store.open";
 const VERIFY_CHAIN: &str = "store.verify_chain";
 const EXPORT_DECISIONS: &str = "store.export_decisions";
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long [`SqliteStore::open`] keeps trying while other processes hold the file's write lock.
+pub const OPEN_PATIENCE: Duration = Duration::from_secs(30);
 const PAGE: i64 = 1_000;
 
 /// The schema, one migration per version, applied in order when a store opens.
@@ -222,8 +224,25 @@ impl fmt::Debug for SqliteStore {
 impl SqliteStore {
     /// Opens (creating if needed) the store in the file at `path` and brings its schema up to
     /// date. Blocks while it does; call it at start-up.
+    ///
+    /// Several processes may open one file at once: while another one holds the write lock
+    /// (creating the file, switching it to WAL, migrating), this waits and tries again for up to
+    /// [`OPEN_PATIENCE`], then fails with a retryable `unavailable` error.
     pub fn open(path: impl AsRef<Path>) -> PortResult<SqliteStore> {
-        let path = path.as_ref().to_path_buf();
+        let path = path.as_ref();
+        let deadline = std::time::Instant::now() + OPEN_PATIENCE;
+        loop {
+            match SqliteStore::open_once(path) {
+                Err(e) if is_busy(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                result => return result,
+            }
+        }
+    }
+
+    fn open_once(path: &Path) -> PortResult<SqliteStore> {
+        let path = path.to_path_buf();
         let connection = Connection::open(&path)
             .map_err(|e| sqlite_error(OPEN, e).with_context("path", path.display()))?;
         // Set before switching to WAL, which waits for other connections to the file.
@@ -395,6 +414,19 @@ fn chain_rows(c: &Connection, after: i64, limit: i64) -> rusqlite::Result<Vec<Ch
 }
 
 /// Maps SQLite's result codes onto port error kinds.
+/// Whether `error` is SQLite's "another connection holds the lock" (worth waiting for), as
+/// opposed to a file that cannot be opened at all.
+fn is_busy(error: &PortError) -> bool {
+    std::error::Error::source(error)
+        .and_then(|s| s.downcast_ref::<rusqlite::Error>())
+        .is_some_and(|e| {
+            matches!(
+                e.sqlite_error_code(),
+                Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+            )
+        })
+}
+
 pub(super) fn sqlite_error(op: &'static str, error: rusqlite::Error) -> PortError {
     let kind_error = match &error {
         rusqlite::Error::SqliteFailure(failure, _) => match failure.code {
@@ -1097,6 +1129,28 @@ mod tests {
             other => format!("{other:?}"),
         })
         .unwrap()
+    }
+
+    #[test]
+    fn a_locked_file_is_busy_and_a_missing_directory_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let mut holder = Connection::open(&path).unwrap();
+        let tx = holder
+            .transaction_with_behavior(TransactionBehavior::Exclusive)
+            .unwrap();
+        let mut waiting = Connection::open(&path).unwrap();
+        waiting.busy_timeout(Duration::from_millis(10)).unwrap();
+        let busy = waiting
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map(|_| ())
+            .map_err(|e| sqlite_error(OPEN, e))
+            .unwrap_err();
+        assert!(is_busy(&busy), "{busy:?}");
+        drop(tx);
+        let missing = SqliteStore::open(dir.path().join("no/such/dir/state.db")).unwrap_err();
+        assert!(!is_busy(&missing), "{missing:?}");
     }
 
     #[test]

@@ -104,6 +104,22 @@ pub(crate) fn check_new_intent(intent: &RefundIntent) -> PortResult<()> {
     intent.check_bounds()
 }
 
+/// A compare-and-set save of a conversation that found another version stored.
+pub(crate) fn conversation_conflict(expected: Option<u64>, stored: Option<i64>) -> PortError {
+    PortError::conflict(
+        ops::SAVE_CONVERSATION,
+        "the conversation changed since it was read",
+    )
+    .with_context(
+        "expected_version",
+        expected.map_or("none".to_owned(), |v| v.to_string()),
+    )
+    .with_context(
+        "stored_version",
+        stored.map_or("none".to_owned(), |v| v.to_string()),
+    )
+}
+
 pub(crate) fn check_transition(transition: &RefundIntentTransition) -> PortResult<()> {
     if transition.from.can_become(transition.to) {
         Ok(())

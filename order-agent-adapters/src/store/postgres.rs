@@ -35,8 +35,9 @@ use tokio_postgres::{NoTls, Row};
 
 use super::chain::{self, ChainRow, ChainVerification, ChainVerifier, GENESIS_HASH};
 use super::codec::{
-    channel_text, check_new_intent, check_transition, from_json, from_sql_int, parse_time,
-    state_text, time_text, to_json, to_sql_int, IntentRow, INTENT_COLUMNS,
+    channel_text, check_new_intent, check_transition, conversation_conflict, from_json,
+    from_sql_int, parse_time, state_text, time_text, to_json, to_sql_int, IntentRow,
+    INTENT_COLUMNS,
 };
 
 const OPEN: &str = "store.open";
@@ -1090,21 +1091,6 @@ impl ConversationStore for PostgresStore {
             .map(|_| ())
             .map_err(|e| pg_error(OP, e))
     }
-}
-
-fn conversation_conflict(expected: Option<u64>, stored: Option<i64>) -> PortError {
-    PortError::conflict(
-        ops::SAVE_CONVERSATION,
-        "the conversation changed since it was read",
-    )
-    .with_context(
-        "expected_version",
-        expected.map_or("none".to_owned(), |v| v.to_string()),
-    )
-    .with_context(
-        "stored_version",
-        stored.map_or("none".to_owned(), |v| v.to_string()),
-    )
 }
 
 #[async_trait]

@@ -47,8 +47,8 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, TransactionBeha
 
 use super::chain::{self, ChainRow, ChainVerification, ChainVerifier, GENESIS_HASH};
 use super::codec::{
-    channel_text, check_new_intent, check_transition, from_json, from_sql_int, parse_time,
-    time_text, to_json, to_sql_int, IntentRow, INTENT_COLUMNS,
+    channel_text, check_new_intent, check_transition, conversation_conflict, from_json,
+    from_sql_int, parse_time, time_text, to_json, to_sql_int, IntentRow, INTENT_COLUMNS,
 };
 
 const OPEN: &str = "store.open";
@@ -1046,21 +1046,6 @@ impl ConversationStore for SqliteStore {
         })
         .await
     }
-}
-
-fn conversation_conflict(expected: Option<u64>, stored: Option<i64>) -> PortError {
-    PortError::conflict(
-        ops::SAVE_CONVERSATION,
-        "the conversation changed since it was read",
-    )
-    .with_context(
-        "expected_version",
-        expected.map_or("none".to_owned(), |v| v.to_string()),
-    )
-    .with_context(
-        "stored_version",
-        stored.map_or("none".to_owned(), |v| v.to_string()),
-    )
 }
 
 #[async_trait]

@@ -6,11 +6,31 @@
 //!   database's own constraints and hash-chain the decision log.
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+#[cfg(feature = "adyen")]
+#[cfg_attr(docsrs, doc(cfg(feature = "adyen")))]
+pub mod adyen;
+#[cfg(feature = "commercetools")]
+#[cfg_attr(docsrs, doc(cfg(feature = "commercetools")))]
+pub mod commercetools;
+#[cfg(feature = "datatrans")]
+#[cfg_attr(docsrs, doc(cfg(feature = "datatrans")))]
+pub mod datatrans;
+#[cfg(feature = "easypost")]
+#[cfg_attr(docsrs, doc(cfg(feature = "easypost")))]
+pub mod easypost;
 #[cfg(feature = "nats")]
 #[cfg_attr(docsrs, doc(cfg(feature = "nats")))]
 pub mod events;
-#[cfg(any(feature = "stripe", feature = "shipengine"))]
-#[cfg_attr(docsrs, doc(cfg(any(feature = "stripe", feature = "shipengine"))))]
+#[cfg(any(
+    feature = "stripe",
+    feature = "shipengine",
+    feature = "shopify",
+    feature = "commercetools",
+    feature = "adyen",
+    feature = "datatrans",
+    feature = "ups",
+    feature = "easypost"
+))]
 pub mod http;
 #[cfg(feature = "llm")]
 pub mod llm;
@@ -37,9 +57,15 @@ pub mod resilience;
 #[cfg_attr(docsrs, doc(cfg(feature = "shipengine")))]
 pub mod shipengine;
 pub mod store;
+#[cfg(feature = "shopify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "shopify")))]
+pub mod shopify;
 #[cfg(feature = "stripe")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stripe")))]
 pub mod stripe;
+#[cfg(feature = "ups")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ups")))]
+pub mod ups;
 #[cfg(feature = "webhooks")]
 pub mod webhooks;
 #[cfg(feature = "zendesk")]

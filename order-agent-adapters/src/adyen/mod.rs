@@ -1,0 +1,1 @@
+//! adyen adapter: under construction.

@@ -1,0 +1,1 @@
+//! commercetools adapter: under construction.

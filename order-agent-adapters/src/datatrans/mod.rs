@@ -1,0 +1,1 @@
+//! datatrans adapter: under construction.

@@ -1,0 +1,1 @@
+//! easypost adapter: under construction.

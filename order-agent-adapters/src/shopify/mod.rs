@@ -1,0 +1,1 @@
+//! shopify adapter: under construction.

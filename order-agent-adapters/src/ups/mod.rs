@@ -1,0 +1,1 @@
+//! ups adapter: under construction.

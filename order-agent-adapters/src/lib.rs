@@ -56,10 +56,10 @@ pub mod resilience;
 #[cfg(feature = "shipengine")]
 #[cfg_attr(docsrs, doc(cfg(feature = "shipengine")))]
 pub mod shipengine;
-pub mod store;
 #[cfg(feature = "shopify")]
 #[cfg_attr(docsrs, doc(cfg(feature = "shopify")))]
 pub mod shopify;
+pub mod store;
 #[cfg(feature = "stripe")]
 #[cfg_attr(docsrs, doc(cfg(feature = "stripe")))]
 pub mod stripe;

@@ -11,7 +11,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_agent_core::ports::store::ops;
 use order_agent_core::ports::{
-    Claim, ClaimedEvent, EventQueue, PortError, PortResult, QueueStats, QueuedEvent, Retry,
+    Claim, ClaimedEvent, Completion, EventQueue, PortError, PortResult, QueueStats, QueuedEvent,
+    Retry,
 };
 use tokio_postgres::Transaction;
 
@@ -123,52 +124,171 @@ fn holds(op: &'static str, claim: &Claim, worker: Option<&str>, token: i64) -> P
     Ok(worker == Some(claim.worker.as_str()) && token == to_sql_int(op, claim.token)?)
 }
 
+impl PostgresStore {
+    /// Enqueues `events` in one transaction. Key rows are locked in key order, so concurrent
+    /// batches cannot deadlock on them.
+    async fn enqueue_in_one(
+        &self,
+        op: &'static str,
+        events: &[QueuedEvent],
+    ) -> PortResult<Vec<bool>> {
+        let mut payloads = Vec::with_capacity(events.len());
+        for event in events {
+            if event.source.is_empty() || event.id.is_empty() || event.ordering_key.is_empty() {
+                return Err(PortError::invalid_input(
+                    op,
+                    "source, id and ordering key must not be empty",
+                )
+                .with_context("event", &event.id));
+            }
+            payloads.push(to_json(op, &event.payload)?);
+        }
+        if events.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: std::collections::BTreeSet<&str> =
+            events.iter().map(|e| e.ordering_key.as_str()).collect();
+        let mut client = self.client(op).await?;
+        let tx = client.transaction().await.map_err(|e| pg_error(op, e))?;
+        // The key rows first (created, or locked by the no-op update), then the events.
+        let lock_key = tx
+            .prepare(
+                "INSERT INTO event_keys (ordering_key) VALUES ($1)
+                 ON CONFLICT (ordering_key) DO UPDATE SET pending = event_keys.pending",
+            )
+            .await
+            .map_err(|e| pg_error(op, e))?;
+        for key in &keys {
+            tx.execute(&lock_key, &[key])
+                .await
+                .map_err(|e| pg_error(op, e))?;
+        }
+        let insert = tx
+            .prepare(
+                "INSERT INTO event_queue (source, event_id, ordering_key, payload, enqueued_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, event_id) DO NOTHING",
+            )
+            .await
+            .map_err(|e| pg_error(op, e))?;
+        let count = tx
+            .prepare("UPDATE event_keys SET pending = pending + 1 WHERE ordering_key = $1")
+            .await
+            .map_err(|e| pg_error(op, e))?;
+        let mut new = Vec::with_capacity(events.len());
+        for (event, payload) in events.iter().zip(&payloads) {
+            let inserted = tx
+                .execute(
+                    &insert,
+                    &[
+                        &event.source,
+                        &event.id,
+                        &event.ordering_key,
+                        payload,
+                        &time_text(event.enqueued_at),
+                    ],
+                )
+                .await
+                .map_err(|e| pg_error(op, e))?
+                == 1;
+            if inserted {
+                tx.execute(&count, &[&event.ordering_key])
+                    .await
+                    .map_err(|e| pg_error(op, e))?;
+            }
+            new.push(inserted);
+        }
+        tx.commit().await.map_err(|e| pg_error(op, e))?;
+        Ok(new)
+    }
+
+    /// Completes `completions` in one transaction, locking their keys in key order.
+    async fn complete_in_one(
+        &self,
+        op: &'static str,
+        completions: &[Completion],
+    ) -> PortResult<Vec<bool>> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut client = self.client(op).await?;
+        let tx = client.transaction().await.map_err(|e| pg_error(op, e))?;
+        // An event's key never changes, so it can be read before locking.
+        let key_of = tx
+            .prepare("SELECT ordering_key FROM event_queue WHERE source = $1 AND event_id = $2")
+            .await
+            .map_err(|e| pg_error(op, e))?;
+        let mut order = Vec::with_capacity(completions.len());
+        for (i, c) in completions.iter().enumerate() {
+            let key: Option<String> = match tx
+                .query_opt(&key_of, &[&c.source, &c.id])
+                .await
+                .map_err(|e| pg_error(op, e))?
+            {
+                Some(row) => Some(get(op, &row, 0)?),
+                None => None,
+            };
+            order.push((key, i));
+        }
+        order.sort();
+        let mut done = vec![false; completions.len()];
+        for (_, i) in order {
+            let c = &completions[i];
+            let Some((key, worker, token, state, in_flight)) =
+                lock_event(op, &tx, &c.source, &c.id).await?
+            else {
+                continue;
+            };
+            if !holds(op, &c.claim, worker.as_deref(), token)? {
+                continue;
+            }
+            done[i] = match state.as_str() {
+                "pending" => {
+                    tx.execute(
+                        "UPDATE event_queue SET state = 'completed', in_flight = false
+                         WHERE source = $1 AND event_id = $2",
+                        &[&c.source, &c.id],
+                    )
+                    .await
+                    .map_err(|e| pg_error(op, e))?;
+                    tx.execute(
+                        "UPDATE event_keys SET pending = pending - 1,
+                             in_flight = GREATEST(in_flight - $2, 0)
+                         WHERE ordering_key = $1",
+                        &[&key, &i32::from(in_flight)],
+                    )
+                    .await
+                    .map_err(|e| pg_error(op, e))?;
+                    // A completed event counts as processed in the inbox, in the same
+                    // transaction.
+                    tx.execute(
+                        "INSERT INTO processed_events (source, event_id) VALUES ($1, $2)
+                         ON CONFLICT (source, event_id) DO NOTHING",
+                        &[&c.source, &c.id],
+                    )
+                    .await
+                    .map_err(|e| pg_error(op, e))?;
+                    true
+                }
+                "completed" => true,
+                _ => false,
+            };
+        }
+        tx.commit().await.map_err(|e| pg_error(op, e))?;
+        Ok(done)
+    }
+}
+
 #[async_trait]
 impl EventQueue for PostgresStore {
     async fn enqueue_event(&self, event: &QueuedEvent) -> PortResult<bool> {
         const OP: &str = ops::ENQUEUE_EVENT;
-        if event.source.is_empty() || event.id.is_empty() || event.ordering_key.is_empty() {
-            return Err(PortError::invalid_input(
-                OP,
-                "source, id and ordering key must not be empty",
-            ));
-        }
-        let payload = to_json(OP, &event.payload)?;
-        let mut client = self.client(OP).await?;
-        let tx = client.transaction().await.map_err(|e| pg_error(OP, e))?;
-        // The key row first (created, or locked by the no-op update), then the event.
-        tx.execute(
-            "INSERT INTO event_keys (ordering_key) VALUES ($1)
-             ON CONFLICT (ordering_key) DO UPDATE SET pending = event_keys.pending",
-            &[&event.ordering_key],
-        )
-        .await
-        .map_err(|e| pg_error(OP, e))?;
-        let inserted = tx
-            .execute(
-                "INSERT INTO event_queue (source, event_id, ordering_key, payload, enqueued_at)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, event_id) DO NOTHING",
-                &[
-                    &event.source,
-                    &event.id,
-                    &event.ordering_key,
-                    &payload,
-                    &time_text(event.enqueued_at),
-                ],
-            )
-            .await
-            .map_err(|e| pg_error(OP, e))?
-            == 1;
-        if inserted {
-            tx.execute(
-                "UPDATE event_keys SET pending = pending + 1 WHERE ordering_key = $1",
-                &[&event.ordering_key],
-            )
-            .await
-            .map_err(|e| pg_error(OP, e))?;
-        }
-        tx.commit().await.map_err(|e| pg_error(OP, e))?;
-        Ok(inserted)
+        let mut new = self.enqueue_in_one(OP, std::slice::from_ref(event)).await?;
+        new.pop()
+            .ok_or_else(|| PortError::unexpected(OP, "no answer for the event"))
+    }
+
+    async fn enqueue_events(&self, events: &[QueuedEvent]) -> PortResult<Vec<bool>> {
+        self.enqueue_in_one(ops::ENQUEUE_EVENTS, events).await
     }
 
     async fn claim_events(
@@ -277,39 +397,21 @@ impl EventQueue for PostgresStore {
 
     async fn complete_event(&self, source: &str, id: &str, claim: &Claim) -> PortResult<bool> {
         const OP: &str = ops::COMPLETE_EVENT;
-        let mut client = self.client(OP).await?;
-        let tx = client.transaction().await.map_err(|e| pg_error(OP, e))?;
-        let Some((key, worker, token, state, in_flight)) = lock_event(OP, &tx, source, id).await?
-        else {
-            return Ok(false);
+        let completion = Completion {
+            source: source.to_owned(),
+            id: id.to_owned(),
+            claim: claim.clone(),
         };
-        if !holds(OP, claim, worker.as_deref(), token)? {
-            return Ok(false);
-        }
-        let done = match state.as_str() {
-            "pending" => {
-                tx.execute(
-                    "UPDATE event_queue SET state = 'completed', in_flight = false
-                     WHERE source = $1 AND event_id = $2",
-                    &[&source, &id],
-                )
-                .await
-                .map_err(|e| pg_error(OP, e))?;
-                tx.execute(
-                    "UPDATE event_keys SET pending = pending - 1,
-                         in_flight = GREATEST(in_flight - $2, 0)
-                     WHERE ordering_key = $1",
-                    &[&key, &i32::from(in_flight)],
-                )
-                .await
-                .map_err(|e| pg_error(OP, e))?;
-                true
-            }
-            "completed" => true,
-            _ => false,
-        };
-        tx.commit().await.map_err(|e| pg_error(OP, e))?;
-        Ok(done)
+        let mut done = self
+            .complete_in_one(OP, std::slice::from_ref(&completion))
+            .await?;
+        done.pop()
+            .ok_or_else(|| PortError::unexpected(OP, "no answer for the event"))
+    }
+
+    async fn complete_events(&self, completions: &[Completion]) -> PortResult<Vec<bool>> {
+        self.complete_in_one(ops::COMPLETE_EVENTS, completions)
+            .await
     }
 
     async fn retry_event(

@@ -6,7 +6,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_agent_core::ports::store::ops;
 use order_agent_core::ports::{
-    Claim, ClaimedEvent, EventQueue, PortError, PortResult, QueueStats, QueuedEvent, Retry,
+    Claim, ClaimedEvent, Completion, EventQueue, PortError, PortResult, QueueStats, QueuedEvent,
+    Retry,
 };
 use rusqlite::{params, OptionalExtension, Transaction, TransactionBehavior};
 
@@ -107,48 +108,143 @@ fn holds(claim: &Claim, current: Option<&(String, i64)>) -> PortResult<bool> {
     Ok(current.is_some_and(|(worker, t)| *worker == claim.worker && *t == token))
 }
 
+impl SqliteStore {
+    /// Enqueues `events` in one transaction (one fsync for the whole batch).
+    async fn enqueue_in_one(
+        &self,
+        op: &'static str,
+        events: &[QueuedEvent],
+    ) -> PortResult<Vec<bool>> {
+        let mut rows = Vec::with_capacity(events.len());
+        for event in events {
+            if event.source.is_empty() || event.id.is_empty() || event.ordering_key.is_empty() {
+                return Err(PortError::invalid_input(
+                    op,
+                    "source, id and ordering key must not be empty",
+                )
+                .with_context("event", &event.id));
+            }
+            rows.push((
+                event.source.clone(),
+                event.id.clone(),
+                event.ordering_key.clone(),
+                to_json(op, &event.payload)?,
+                time_text(event.enqueued_at),
+            ));
+        }
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(op, move |c| {
+            let tx = begin(op, c)?;
+            let mut new = Vec::with_capacity(rows.len());
+            {
+                let mut insert = tx
+                    .prepare_cached(
+                        "INSERT INTO event_queue (source, event_id, ordering_key, payload, enqueued_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (source, event_id) DO NOTHING",
+                    )
+                    .map_err(|e| sqlite_error(op, e))?;
+                let mut count_key = tx
+                    .prepare_cached(
+                        "INSERT INTO event_keys (ordering_key, pending) VALUES (?1, 1)
+                         ON CONFLICT (ordering_key) DO UPDATE SET pending = pending + 1",
+                    )
+                    .map_err(|e| sqlite_error(op, e))?;
+                for (source, id, key, payload, at) in &rows {
+                    let inserted = insert
+                        .execute(params![source, id, key, payload, at])
+                        .map_err(|e| sqlite_error(op, e))?
+                        == 1;
+                    if inserted {
+                        count_key
+                            .execute(params![key])
+                            .map_err(|e| sqlite_error(op, e))?;
+                    }
+                    new.push(inserted);
+                }
+            }
+            tx.commit().map_err(|e| sqlite_error(op, e))?;
+            Ok(new)
+        })
+        .await
+    }
+
+    /// Completes `completions` in one transaction.
+    async fn complete_in_one(
+        &self,
+        op: &'static str,
+        completions: Vec<Completion>,
+    ) -> PortResult<Vec<bool>> {
+        if completions.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.run(op, move |c| {
+            let tx = begin(op, c)?;
+            let mut done = Vec::with_capacity(completions.len());
+            for completion in &completions {
+                done.push(complete_in(op, &tx, completion)?);
+            }
+            tx.commit().map_err(|e| sqlite_error(op, e))?;
+            Ok(done)
+        })
+        .await
+    }
+}
+
+/// Completes one event inside `tx`, if its claim still holds.
+fn complete_in(
+    op: &'static str,
+    tx: &Transaction<'_>,
+    completion: &Completion,
+) -> PortResult<bool> {
+    let Completion { source, id, claim } = completion;
+    let Some((key, state, in_flight)) = event_row(op, tx, source, id)? else {
+        return Ok(false);
+    };
+    if !holds(claim, current_claim(op, tx, &key)?.as_ref())? {
+        return Ok(false);
+    }
+    Ok(match state.as_str() {
+        "pending" => {
+            tx.prepare_cached(
+                "UPDATE event_queue SET state = 'completed', in_flight = 0
+                 WHERE source = ?1 AND event_id = ?2",
+            )
+            .and_then(|mut s| s.execute(params![source, id]))
+            .map_err(|e| sqlite_error(op, e))?;
+            tx.prepare_cached(
+                "UPDATE event_keys SET pending = pending - 1,
+                     in_flight = MAX(in_flight - ?2, 0)
+                 WHERE ordering_key = ?1",
+            )
+            .and_then(|mut s| s.execute(params![key, i64::from(in_flight)]))
+            .map_err(|e| sqlite_error(op, e))?;
+            // A completed event counts as processed in the inbox, in the same transaction.
+            tx.prepare_cached(
+                "INSERT INTO processed_events (source, event_id) VALUES (?1, ?2)
+                 ON CONFLICT (source, event_id) DO NOTHING",
+            )
+            .and_then(|mut s| s.execute(params![source, id]))
+            .map_err(|e| sqlite_error(op, e))?;
+            true
+        }
+        "completed" => true,
+        _ => false,
+    })
+}
+
 #[async_trait]
 impl EventQueue for SqliteStore {
     async fn enqueue_event(&self, event: &QueuedEvent) -> PortResult<bool> {
         const OP: &str = ops::ENQUEUE_EVENT;
-        if event.source.is_empty() || event.id.is_empty() || event.ordering_key.is_empty() {
-            return Err(PortError::invalid_input(
-                OP,
-                "source, id and ordering key must not be empty",
-            ));
-        }
-        let payload = to_json(OP, &event.payload)?;
-        let event = event.clone();
-        self.run(OP, move |c| {
-            let tx = begin(OP, c)?;
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO event_queue (source, event_id, ordering_key, payload, enqueued_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (source, event_id) DO NOTHING",
-                )
-                .and_then(|mut s| {
-                    s.execute(params![
-                        event.source,
-                        event.id,
-                        event.ordering_key,
-                        payload,
-                        time_text(event.enqueued_at)
-                    ])
-                })
-                .map_err(|e| sqlite_error(OP, e))?
-                == 1;
-            if inserted {
-                tx.prepare_cached(
-                    "INSERT INTO event_keys (ordering_key, pending) VALUES (?1, 1)
-                     ON CONFLICT (ordering_key) DO UPDATE SET pending = pending + 1",
-                )
-                .and_then(|mut s| s.execute(params![event.ordering_key]))
-                .map_err(|e| sqlite_error(OP, e))?;
-            }
-            tx.commit().map_err(|e| sqlite_error(OP, e))?;
-            Ok(inserted)
-        })
-        .await
+        let mut new = self.enqueue_in_one(OP, std::slice::from_ref(event)).await?;
+        new.pop()
+            .ok_or_else(|| PortError::unexpected(OP, "no answer for the event"))
+    }
+
+    async fn enqueue_events(&self, events: &[QueuedEvent]) -> PortResult<Vec<bool>> {
+        self.enqueue_in_one(ops::ENQUEUE_EVENTS, events).await
     }
 
     async fn claim_events(
@@ -260,39 +356,19 @@ impl EventQueue for SqliteStore {
 
     async fn complete_event(&self, source: &str, id: &str, claim: &Claim) -> PortResult<bool> {
         const OP: &str = ops::COMPLETE_EVENT;
-        let (source, id, claim) = (source.to_owned(), id.to_owned(), claim.clone());
-        self.run(OP, move |c| {
-            let tx = begin(OP, c)?;
-            let Some((key, state, in_flight)) = event_row(OP, &tx, &source, &id)? else {
-                return Ok(false);
-            };
-            if !holds(&claim, current_claim(OP, &tx, &key)?.as_ref())? {
-                return Ok(false);
-            }
-            let done = match state.as_str() {
-                "pending" => {
-                    tx.prepare_cached(
-                        "UPDATE event_queue SET state = 'completed', in_flight = 0
-                         WHERE source = ?1 AND event_id = ?2",
-                    )
-                    .and_then(|mut s| s.execute(params![source, id]))
-                    .map_err(|e| sqlite_error(OP, e))?;
-                    tx.prepare_cached(
-                        "UPDATE event_keys SET pending = pending - 1,
-                             in_flight = MAX(in_flight - ?2, 0)
-                         WHERE ordering_key = ?1",
-                    )
-                    .and_then(|mut s| s.execute(params![key, i64::from(in_flight)]))
-                    .map_err(|e| sqlite_error(OP, e))?;
-                    true
-                }
-                "completed" => true,
-                _ => false,
-            };
-            tx.commit().map_err(|e| sqlite_error(OP, e))?;
-            Ok(done)
-        })
-        .await
+        let completion = Completion {
+            source: source.to_owned(),
+            id: id.to_owned(),
+            claim: claim.clone(),
+        };
+        let mut done = self.complete_in_one(OP, vec![completion]).await?;
+        done.pop()
+            .ok_or_else(|| PortError::unexpected(OP, "no answer for the event"))
+    }
+
+    async fn complete_events(&self, completions: &[Completion]) -> PortResult<Vec<bool>> {
+        self.complete_in_one(ops::COMPLETE_EVENTS, completions.to_vec())
+            .await
     }
 
     async fn retry_event(

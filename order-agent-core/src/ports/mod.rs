@@ -45,8 +45,8 @@ pub use messaging::{Delivery, Messaging, MessagingRef, OutboundMessage};
 pub use oms::{Oms, OmsExt, OmsRef};
 pub use payments::{Payments, PaymentsExt, PaymentsRef, RefundRequest};
 pub use store::{
-    Claim, ClaimedEvent, ConversationKey, ConversationState, ConversationStore, DecisionLog,
-    DecisionRecord, EventInbox, EventQueue, IdempotencyRecord, IdempotencyStore,
+    Claim, ClaimedEvent, Completion, ConversationKey, ConversationState, ConversationStore,
+    DecisionLog, DecisionRecord, EventInbox, EventQueue, IdempotencyRecord, IdempotencyStore,
     IdempotencyStoreExt, LoggedDecision, PendingQuestion, PutOutcome, QueueStats, QueuedEvent,
     RefundIntent, RefundIntentState, RefundIntentStore, RefundIntentTransition, Retry, ReturnStore,
     Store, StoreRef, TransitionOutcome, Versioned,

@@ -59,10 +59,14 @@ pub mod ops {
     pub const DECISIONS: &str = "store.decisions";
     /// [`EventQueue::enqueue_event`](super::EventQueue::enqueue_event).
     pub const ENQUEUE_EVENT: &str = "store.enqueue_event";
+    /// [`EventQueue::enqueue_events`](super::EventQueue::enqueue_events).
+    pub const ENQUEUE_EVENTS: &str = "store.enqueue_events";
     /// [`EventQueue::claim_events`](super::EventQueue::claim_events).
     pub const CLAIM_EVENTS: &str = "store.claim_events";
     /// [`EventQueue::complete_event`](super::EventQueue::complete_event).
     pub const COMPLETE_EVENT: &str = "store.complete_event";
+    /// [`EventQueue::complete_events`](super::EventQueue::complete_events).
+    pub const COMPLETE_EVENTS: &str = "store.complete_events";
     /// [`EventQueue::retry_event`](super::EventQueue::retry_event).
     pub const RETRY_EVENT: &str = "store.retry_event";
     /// [`EventQueue::queue_stats`](super::EventQueue::queue_stats).
@@ -714,6 +718,18 @@ pub struct ClaimedEvent {
     pub claim: Claim,
 }
 
+/// One event to complete under its claim, for [`EventQueue::complete_events`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Completion {
+    /// The event's source.
+    pub source: String,
+    /// The event's id.
+    pub id: String,
+    /// The claim it was handed out under.
+    pub claim: Claim,
+}
+
 /// How full the queue is.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct QueueStats {
@@ -762,6 +778,38 @@ pub trait EventQueue: Send + Sync + Debug + 'static {
     ///   id or ordering key.
     async fn enqueue_event(&self, event: &QueuedEvent) -> PortResult<bool>;
 
+    /// Accepts several events in one durable write (a group commit); answers, per event in
+    /// order, whether it was new.
+    ///
+    /// # Behavior
+    ///
+    /// - MUST behave as [`enqueue_event`](Self::enqueue_event) called for each event in order,
+    ///   except that either every event is accepted or, on an error, none is: a batch that fails
+    ///   MUST leave the queue as it was, so the caller can hand the whole batch back.
+    /// - An event repeated within the batch MUST be new at most once (its first occurrence).
+    /// - MUST return [`InvalidInput`](super::PortErrorKind::InvalidInput), accepting nothing,
+    ///   when any event has an empty source, id or ordering key.
+    ///
+    /// The default calls [`enqueue_event`](Self::enqueue_event) per event and so is neither
+    /// grouped nor all-or-nothing; stores override it (the SQLite and PostgreSQL stores do).
+    async fn enqueue_events(&self, events: &[QueuedEvent]) -> PortResult<Vec<bool>> {
+        if let Some(bad) = events
+            .iter()
+            .find(|e| e.source.is_empty() || e.id.is_empty() || e.ordering_key.is_empty())
+        {
+            return Err(super::PortError::invalid_input(
+                ops::ENQUEUE_EVENTS,
+                "source, id and ordering key must not be empty",
+            )
+            .with_context("event", &bad.id));
+        }
+        let mut new = Vec::with_capacity(events.len());
+        for event in events {
+            new.push(self.enqueue_event(event).await?);
+        }
+        Ok(new)
+    }
+
     /// Hands `worker` up to `limit` due events, leasing their ordering keys until `until`.
     ///
     /// # Behavior
@@ -793,7 +841,27 @@ pub trait EventQueue: Send + Sync + Debug + 'static {
     ///   as nobody claimed the key since), MUST mark the event completed and return `true`.
     /// - Otherwise MUST change nothing and return `false`; for an unknown event too.
     /// - Completing a completed event under its claim MUST return `true` and change nothing.
+    /// - A store that is also the [`EventInbox`] MUST record the completed event as processed
+    ///   there ([`EventInbox::is_processed`] answers `true`) in the same durable write.
     async fn complete_event(&self, source: &str, id: &str, claim: &Claim) -> PortResult<bool>;
+
+    /// Completes several events, each under its own claim, in one durable write; answers, per
+    /// completion in order, what [`complete_event`](Self::complete_event) would have.
+    ///
+    /// # Behavior
+    ///
+    /// - MUST behave as [`complete_event`](Self::complete_event) called for each in order, all
+    ///   in one transaction: on an error nothing is completed.
+    ///
+    /// The default calls [`complete_event`](Self::complete_event) per completion; stores
+    /// override it.
+    async fn complete_events(&self, completions: &[Completion]) -> PortResult<Vec<bool>> {
+        let mut done = Vec::with_capacity(completions.len());
+        for c in completions {
+            done.push(self.complete_event(&c.source, &c.id, &c.claim).await?);
+        }
+        Ok(done)
+    }
 
     /// Puts event `source`/`id` back for a later attempt, or gives up on it, if `claim` still
     /// holds its key; returns whether it did.

@@ -5,7 +5,9 @@
 //! fresh or not, as long as nobody else uses its queue at the same time.
 
 use chrono::{DateTime, Duration, Utc};
-use order_agent_core::ports::{ClaimedEvent, EventQueue, PortErrorKind, QueuedEvent, Retry};
+use order_agent_core::ports::{
+    ClaimedEvent, Completion, EventQueue, PortErrorKind, QueuedEvent, Retry,
+};
 use serde_json::json;
 
 use super::store::StoreFixture;
@@ -30,6 +32,7 @@ pub(crate) async fn queue_checks<S: EventQueue + ?Sized>(r: &mut Runner, s: &S, 
     r.check(queue_retries_in_order_and_gives_up(s, f)).await;
     r.check(queue_concurrent_claims_never_share_a_key(s, f))
         .await;
+    r.check(queue_batches_behave_like_single_calls(s, f)).await;
 }
 
 fn event(f: &StoreFixture, name: &str, key: &str) -> QueuedEvent {
@@ -533,5 +536,96 @@ pub async fn queue_concurrent_claims_never_share_a_key<S: EventQueue + ?Sized>(
         }
     }
     drain(CHECK, s, now).await?;
+    Ok(())
+}
+
+/// A batch enqueue answers per event as single enqueues would (a repeat within the batch or of
+/// an earlier event is not new); a batch with an invalid event accepts nothing; a batch
+/// completion answers per event as single completions would (a stale claim is refused).
+pub async fn queue_batches_behave_like_single_calls<S: EventQueue + ?Sized>(
+    s: &S,
+    f: &StoreFixture,
+) -> CheckResult {
+    const CHECK: &str = "store.queue_batches_behave_like_single_calls";
+    let now = later(f, 600);
+    drain(CHECK, s, now).await?;
+    let (a, b, c) = (
+        event(f, "batch-a", "k-batch-1"),
+        event(f, "batch-b", "k-batch-1"),
+        event(f, "batch-c", "k-batch-2"),
+    );
+    ensure!(
+        CHECK,
+        ok(CHECK, "single enqueue", s.enqueue_event(&a).await)?,
+        "the first enqueue was not new"
+    );
+    let mut bad = event(f, "batch-bad", "k-batch-3");
+    bad.source.clear();
+    expect_kind(
+        CHECK,
+        "a batch with an event without source",
+        PortErrorKind::InvalidInput,
+        s.enqueue_events(&[b.clone(), bad]).await,
+    )?;
+    let new = ok(
+        CHECK,
+        "batch enqueue",
+        s.enqueue_events(&[a.clone(), b.clone(), c.clone(), b.clone()])
+            .await,
+    )?;
+    ensure!(
+        CHECK,
+        new == [false, true, true, false],
+        "batch enqueue answered {new:?}, expected [false, true, true, false] (a was enqueued \
+         before; b twice in the batch; the refused batch must have accepted nothing)"
+    );
+    let claimed = ok(
+        CHECK,
+        "claim",
+        s.claim_events("w-batch", now, now + Duration::minutes(5), 10)
+            .await,
+    )?;
+    let mut got = names(&claimed);
+    got.sort_unstable();
+    ensure!(
+        CHECK,
+        got == ["batch-a", "batch-b", "batch-c"],
+        "claimed {got:?}, expected each batch event once"
+    );
+    let mut completions: Vec<Completion> = claimed
+        .iter()
+        .map(|c| Completion {
+            source: c.event.source.clone(),
+            id: c.event.id.clone(),
+            claim: c.claim.clone(),
+        })
+        .collect();
+    // A stale claim on one of them must be refused without spoiling the others.
+    let mut stale = completions[0].clone();
+    stale.claim.token = stale.claim.token.saturating_sub(1);
+    stale.claim.worker = "someone-else".to_owned();
+    completions.insert(0, stale);
+    let done = ok(
+        CHECK,
+        "batch complete",
+        s.complete_events(&completions).await,
+    )?;
+    ensure!(
+        CHECK,
+        done == [false, true, true, true],
+        "batch completion answered {done:?}, expected [false, true, true, true]"
+    );
+    let again = ok(
+        CHECK,
+        "claim after completion",
+        s.claim_events("w-batch", now, now + Duration::minutes(5), 10)
+            .await,
+    )?;
+    ensure!(
+        CHECK,
+        again.is_empty(),
+        "completed events were handed out again: {:?}",
+        names(&again)
+    );
     Ok(())
 }

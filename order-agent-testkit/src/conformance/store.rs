@@ -45,6 +45,9 @@ pub async fn run_all(store: &dyn Store, fixture: &StoreFixture) -> Result<(), Co
     refund_intent_checks(&mut runner, store, fixture).await;
     inbox_checks(&mut runner, store, fixture).await;
     super::queue::queue_checks(&mut runner, store, fixture).await;
+    runner
+        .check(completed_events_count_as_processed(store, fixture))
+        .await;
     conversation_checks(&mut runner, store, fixture).await;
     decision_log_checks(&mut runner, store, fixture).await;
     runner.finish()
@@ -1234,6 +1237,54 @@ pub async fn decision_log_reads_ranges_in_order<S: DecisionLog + ?Sized>(
         past.is_empty(),
         "reading past the end returned {} records",
         past.len()
+    );
+    Ok(())
+}
+
+/// A store that is both the queue and the inbox records a completed event as processed.
+pub async fn completed_events_count_as_processed(
+    store: &dyn Store,
+    f: &StoreFixture,
+) -> CheckResult {
+    const CHECK: &str = "store.completed_events_count_as_processed";
+    let now = f.now + Duration::hours(700);
+    let event = order_agent_core::ports::QueuedEvent {
+        source: format!("conformance:{}", f.run_id),
+        id: "processed-on-completion".to_owned(),
+        ordering_key: format!("{}:k-processed", f.run_id),
+        payload: json!({}),
+        enqueued_at: f.now,
+    };
+    ok(CHECK, "enqueue", store.enqueue_event(&event).await)?;
+    let claimed = ok(
+        CHECK,
+        "claim",
+        store
+            .claim_events("w-processed", now, now + Duration::minutes(5), 1_000)
+            .await,
+    )?;
+    ensure!(
+        CHECK,
+        claimed.iter().any(|c| c.event.id == event.id),
+        "the event was not handed out"
+    );
+    for c in &claimed {
+        ok(
+            CHECK,
+            "complete",
+            store
+                .complete_event(&c.event.source, &c.event.id, &c.claim)
+                .await,
+        )?;
+    }
+    ensure!(
+        CHECK,
+        ok(
+            CHECK,
+            "is_processed",
+            store.is_processed(&event.source, &event.id).await
+        )?,
+        "a completed event is not processed in the inbox"
     );
     Ok(())
 }

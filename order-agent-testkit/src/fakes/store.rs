@@ -8,10 +8,11 @@ use chrono::{DateTime, Utc};
 use order_agent_core::domain::{OrderId, ReturnAuthorisation, ReturnId};
 use order_agent_core::ports::store::ops;
 use order_agent_core::ports::{
-    Claim, ClaimedEvent, ConversationKey, ConversationState, ConversationStore, DecisionLog,
-    DecisionRecord, EventInbox, EventQueue, IdempotencyRecord, IdempotencyStore, LoggedDecision,
-    PortError, PortResult, PutOutcome, QueueStats, QueuedEvent, RefundIntent, RefundIntentState,
-    RefundIntentStore, RefundIntentTransition, Retry, ReturnStore, TransitionOutcome, Versioned,
+    Claim, ClaimedEvent, Completion, ConversationKey, ConversationState, ConversationStore,
+    DecisionLog, DecisionRecord, EventInbox, EventQueue, IdempotencyRecord, IdempotencyStore,
+    LoggedDecision, PortError, PortResult, PutOutcome, QueueStats, QueuedEvent, RefundIntent,
+    RefundIntentState, RefundIntentStore, RefundIntentTransition, Retry, ReturnStore,
+    TransitionOutcome, Versioned,
 };
 use serde_json::json;
 
@@ -313,33 +314,26 @@ impl EventQueue for FakeStore {
                 ops::ENQUEUE_EVENT,
                 json!({ "source": event.source, "id": event.id, "key": event.ordering_key }),
                 |_| {
-                    if event.source.is_empty()
-                        || event.id.is_empty()
-                        || event.ordering_key.is_empty()
-                    {
-                        return Err(PortError::invalid_input(
-                            ops::ENQUEUE_EVENT,
-                            "source, id and ordering key must not be empty",
-                        ));
-                    }
-                    let mut state = lock(&self.state);
-                    let id = (event.source.clone(), event.id.clone());
-                    if state.queued.contains_key(&id) {
-                        return Ok(false);
-                    }
-                    let at = state.queue.len();
-                    state.queue.push(QueueRow {
-                        event: event.clone(),
-                        state: QueueRowState::Pending,
-                        attempts: 0,
-                        due: None,
-                        in_flight: false,
-                        last_error: None,
-                    });
-                    state.queued.insert(id, at);
-                    Ok(true)
+                    check_queued(ops::ENQUEUE_EVENT, event)?;
+                    Ok(enqueue_locked(&mut lock(&self.state), event))
                 },
             )
+            .await
+    }
+
+    async fn enqueue_events(&self, events: &[QueuedEvent]) -> PortResult<Vec<bool>> {
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        self.instrumentation
+            .call(ops::ENQUEUE_EVENTS, json!({ "ids": ids }), |_| {
+                for event in events {
+                    check_queued(ops::ENQUEUE_EVENTS, event)?;
+                }
+                let mut state = lock(&self.state);
+                Ok(events
+                    .iter()
+                    .map(|event| enqueue_locked(&mut state, event))
+                    .collect())
+            })
             .await
     }
 
@@ -420,27 +414,21 @@ impl EventQueue for FakeStore {
             .call(
                 ops::COMPLETE_EVENT,
                 json!({ "source": source, "id": id, "token": claim.token }),
-                |_| {
-                    let mut guard = lock(&self.state);
-                    let state = &mut *guard;
-                    let Some(&at) = state.queued.get(&(source.to_owned(), id.to_owned())) else {
-                        return Ok(false);
-                    };
-                    let row = &mut state.queue[at];
-                    if state.claims.get(&row.event.ordering_key) != Some(claim) {
-                        return Ok(false);
-                    }
-                    match row.state {
-                        QueueRowState::Pending => {
-                            row.state = QueueRowState::Completed;
-                            row.in_flight = false;
-                            Ok(true)
-                        }
-                        QueueRowState::Completed => Ok(true),
-                        QueueRowState::Dead => Ok(false),
-                    }
-                },
+                |_| Ok(complete_locked(&mut lock(&self.state), source, id, claim)),
             )
+            .await
+    }
+
+    async fn complete_events(&self, completions: &[Completion]) -> PortResult<Vec<bool>> {
+        let ids: Vec<&str> = completions.iter().map(|c| c.id.as_str()).collect();
+        self.instrumentation
+            .call(ops::COMPLETE_EVENTS, json!({ "ids": ids }), |_| {
+                let mut state = lock(&self.state);
+                Ok(completions
+                    .iter()
+                    .map(|c| complete_locked(&mut state, &c.source, &c.id, &c.claim))
+                    .collect())
+            })
             .await
     }
 
@@ -637,5 +625,54 @@ impl DecisionLog for FakeStore {
                 },
             )
             .await
+    }
+}
+
+fn check_queued(op: &'static str, event: &QueuedEvent) -> PortResult<()> {
+    if event.source.is_empty() || event.id.is_empty() || event.ordering_key.is_empty() {
+        return Err(PortError::invalid_input(
+            op,
+            "source, id and ordering key must not be empty",
+        ));
+    }
+    Ok(())
+}
+
+fn enqueue_locked(state: &mut StoreState, event: &QueuedEvent) -> bool {
+    let id = (event.source.clone(), event.id.clone());
+    if state.queued.contains_key(&id) {
+        return false;
+    }
+    let at = state.queue.len();
+    state.queue.push(QueueRow {
+        event: event.clone(),
+        state: QueueRowState::Pending,
+        attempts: 0,
+        due: None,
+        in_flight: false,
+        last_error: None,
+    });
+    state.queued.insert(id, at);
+    true
+}
+
+fn complete_locked(state: &mut StoreState, source: &str, id: &str, claim: &Claim) -> bool {
+    let Some(&at) = state.queued.get(&(source.to_owned(), id.to_owned())) else {
+        return false;
+    };
+    let row = &mut state.queue[at];
+    if state.claims.get(&row.event.ordering_key) != Some(claim) {
+        return false;
+    }
+    match row.state {
+        QueueRowState::Pending => {
+            row.state = QueueRowState::Completed;
+            row.in_flight = false;
+            // A completed event counts as processed, as in the real stores.
+            state.processed.insert((source.to_owned(), id.to_owned()));
+            true
+        }
+        QueueRowState::Completed => true,
+        QueueRowState::Dead => false,
     }
 }

@@ -7,15 +7,15 @@
 use std::sync::Arc;
 
 use chrono::Duration;
-use order_agent_core::agent::Agent;
+use order_agent_core::agent::{AcceptBatcher, Agent};
 use order_agent_core::domain::{
     LineId, LocationId, OrderId, Receipt, ReceivedLine, ResolutionKind, ReturnAuthorisation,
     ReturnId, ReturnLine, ReturnReason, ReturnRequest,
 };
 use order_agent_core::flows::events::{Event, EventKind};
 use order_agent_core::ports::{
-    payments::ops as payments_ops, EventQueue, PortErrorKind, RefundIntentState, RefundIntentStore,
-    ReturnStore,
+    oms::ops as oms_ops, payments::ops as payments_ops, store::ops as store_ops, EventInbox,
+    EventQueue, PortErrorKind, RefundIntentState, RefundIntentStore, ReturnStore,
 };
 use order_agent_testkit::builders::days_before;
 use order_agent_testkit::fakes::{FakePayments, Fault};
@@ -187,4 +187,145 @@ async fn an_intent_older_than_the_idempotency_window_is_reconciled_not_resent() 
         .await
         .unwrap();
     assert_eq!(intents[0].state, RefundIntentState::Succeeded);
+}
+
+fn tracking_update(world: &World, id: &str, order: usize) -> Event {
+    let order = &world.shop.orders[order];
+    Event {
+        id: id.to_owned(),
+        source: "carrier:swiss-post".to_owned(),
+        at: world.clock.peek(),
+        kind: EventKind::TrackingUpdate {
+            order_id: order.id.clone(),
+            shipment_id: order.shipments[0].id.clone(),
+            event: order_agent_testkit::builders::tracking_event(
+                world.clock.peek(),
+                order_agent_core::domain::TrackingStatus::InTransit,
+                Some("Zürich"),
+            ),
+        },
+    }
+}
+
+fn shipped_orders(world: &World) -> Vec<usize> {
+    (0..world.shop.orders.len())
+        .filter(|&i| !world.shop.orders[i].shipments.is_empty())
+        .collect()
+}
+
+#[tokio::test]
+async fn successful_events_are_completed_together_and_count_as_processed() {
+    let world = World::demo();
+    let agent = setup(&world);
+    let orders = shipped_orders(&world);
+    let events: Vec<Event> = (0..6)
+        .map(|i| tracking_update(&world, &format!("trk-{i}"), orders[i % orders.len()]))
+        .collect();
+    assert_eq!(agent.accept_all(&events).await.unwrap(), vec![true; 6]);
+    assert_eq!(
+        agent.accept_all(&events[..2]).await.unwrap(),
+        [false, false],
+        "redeliveries are not new"
+    );
+    world.store.calls().clear();
+    let report = agent.work_queue("w1", 64).await.unwrap();
+    assert_eq!((report.claimed, report.completed), (6, 6), "{report:#?}");
+    let calls = world.store.calls();
+    assert_eq!(
+        calls.count(store_ops::COMPLETE_EVENTS),
+        1,
+        "one write completes them all"
+    );
+    assert_eq!(calls.count(store_ops::COMPLETE_EVENT), 0);
+    assert_eq!(
+        calls.count(store_ops::MARK_PROCESSED),
+        0,
+        "the completion marks them"
+    );
+    for event in &events {
+        assert!(world
+            .store
+            .is_processed(&event.source, &event.id)
+            .await
+            .unwrap());
+    }
+}
+
+/// When an event fails, the later events of its order wait for it instead of overtaking it.
+#[tokio::test]
+async fn a_failed_event_holds_back_the_later_events_of_its_order() {
+    let world = World::demo();
+    let agent = setup(&world);
+    let orders = shipped_orders(&world);
+    let (same, other) = (orders[0], orders[1]);
+    let first = tracking_update(&world, "trk-first", same);
+    let second = tracking_update(&world, "trk-second", same);
+    let elsewhere = tracking_update(&world, "trk-elsewhere", other);
+    agent
+        .accept_all(&[first.clone(), second.clone(), elsewhere.clone()])
+        .await
+        .unwrap();
+    world
+        .oms
+        .faults()
+        .once(oms_ops::ORDER, Fault::Error(PortErrorKind::Unavailable));
+    let report = agent.work_queue("w1", 64).await.unwrap();
+    assert_eq!(report.claimed, 3, "{report:#?}");
+    assert_eq!(
+        report.completed, 1,
+        "only the other order's event: {report:#?}"
+    );
+    assert_eq!(
+        report.retried, 2,
+        "the failed event and the one held back: {report:#?}"
+    );
+    assert_eq!(
+        report.outcomes.len(),
+        2,
+        "the held-back event was not handled: {report:#?}"
+    );
+    assert!(!world
+        .store
+        .is_processed(&second.source, &second.id)
+        .await
+        .unwrap());
+    world.clock.advance(Duration::seconds(10));
+    let again = agent.work_queue("w1", 64).await.unwrap();
+    assert_eq!((again.claimed, again.completed), (2, 2), "{again:#?}");
+    let stats = world.store.queue_stats(world.clock.peek()).await.unwrap();
+    assert_eq!((stats.pending, stats.completed), (0, 3));
+}
+
+/// Concurrent accepts through the batcher share writes; each learns whether its event was new.
+#[tokio::test]
+async fn the_batcher_groups_concurrent_accepts_into_few_writes() {
+    let world = World::demo();
+    let agent = setup(&world);
+    let orders = shipped_orders(&world);
+    let (batcher, driver) = AcceptBatcher::new(agent.clone(), 64);
+    tokio::spawn(driver);
+    let events: Vec<Event> = (0..200)
+        .map(|i| tracking_update(&world, &format!("b-{}", i % 150), orders[i % orders.len()]))
+        .collect();
+    world.store.calls().clear();
+    let answers = futures_util::future::join_all(events.iter().cloned().map(|e| {
+        let batcher = batcher.clone();
+        async move { batcher.accept(e).await }
+    }))
+    .await;
+    let new = answers
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(|&n| n)
+        .count();
+    assert_eq!(new, 150, "each distinct event is new exactly once");
+    let writes = world.store.calls().count(store_ops::ENQUEUE_EVENTS);
+    assert!(
+        (1..200).contains(&writes),
+        "{writes} writes for 200 concurrent accepts"
+    );
+    let mut bad = events[0].clone();
+    bad.id.clear();
+    let error = batcher.accept(bad).await.unwrap_err();
+    assert!(error.to_string().contains("store"), "{error}");
 }

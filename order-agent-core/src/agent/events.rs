@@ -46,6 +46,26 @@ impl Agent {
                 }
             }
         }
+        let outcome = self.handle_unmarked(event).await;
+        if !outcome.errors.is_empty() {
+            return outcome;
+        }
+        let mut outcome = outcome;
+        if let Err(e) = self
+            .ports
+            .store
+            .mark_processed(&event.source, &event.id)
+            .await
+        {
+            outcome.errors.push(e.to_string());
+        }
+        outcome
+    }
+
+    /// Handles one event without consulting or marking the inbox: the queue's own row is the
+    /// record for events worked from the queue (completing one marks it processed in the same
+    /// write).
+    pub(crate) async fn handle_unmarked(&self, event: &Event) -> EventOutcome {
         let mut effects = Effects::default();
         let mut outcome = EventOutcome::default();
         let result = match &event.kind {
@@ -66,16 +86,6 @@ impl Agent {
         }
         if !effects.errors.is_empty() {
             tracing::warn!(errors = ?effects.errors, "event not completed; it will be retried");
-        }
-        if effects.errors.is_empty() {
-            if let Err(e) = self
-                .ports
-                .store
-                .mark_processed(&event.source, &event.id)
-                .await
-            {
-                effects.fail(&e);
-            }
         }
         outcome.actions = effects.actions;
         outcome.errors = effects.errors;

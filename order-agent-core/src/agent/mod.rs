@@ -13,6 +13,7 @@
 //! sent. Messages are at-least-once: a crash between sending and recording can repeat one.
 
 mod approvals;
+mod batcher;
 mod conversation;
 mod events;
 mod execute;
@@ -23,6 +24,7 @@ mod requests;
 use std::sync::Arc;
 
 pub use approvals::Approval;
+pub use batcher::AcceptBatcher;
 pub use queue::{ordering_key, QueueConfig, QueueReport};
 
 use serde::{Deserialize, Serialize};

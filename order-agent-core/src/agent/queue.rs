@@ -12,12 +12,14 @@
 //! worker takes it over, and the refund intent, the memoised receipt decision and the keyed
 //! tickets make the second pass a no-op where the first one already acted.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::Priority;
 use crate::flows::events::{Event, EventKind};
-use crate::ports::{ClaimedEvent, PortError, QueuedEvent, Retry};
+use crate::ports::{ClaimedEvent, Completion, PortError, QueuedEvent, Retry};
 
 use super::execute::Effects;
 use super::{Agent, AgentError, EventOutcome};
@@ -85,6 +87,14 @@ pub struct QueueReport {
     pub outcomes: Vec<EventOutcome>,
 }
 
+/// One pass over claimed events: what it did, and the completions not yet written.
+struct Pass {
+    report: QueueReport,
+    done: Vec<Completion>,
+    /// Ordering keys with an event put back in this pass, and when it is due again.
+    held_keys: HashMap<String, DateTime<Utc>>,
+}
+
 /// The key under which events are serialised: two workers never handle events of one order (or
 /// one return) at the same time.
 pub fn ordering_key(event: &Event) -> String {
@@ -122,9 +132,50 @@ impl Agent {
             .map_err(AgentError::Store)
     }
 
+    /// Accepts several events into the durable queue in one write (a group commit); answers,
+    /// per event, whether it was new. Either all are accepted or, on an error, none is, so the
+    /// caller hands the whole batch back upstream. Acknowledge the upstream only after this
+    /// returned `Ok`.
+    pub async fn accept_all(&self, events: &[Event]) -> Result<Vec<bool>, AgentError> {
+        let now = self.ports.clock.now();
+        let queued = events
+            .iter()
+            .map(|event| {
+                Ok(QueuedEvent {
+                    source: event.source.clone(),
+                    id: event.id.clone(),
+                    ordering_key: ordering_key(event),
+                    payload: serde_json::to_value(event).map_err(|e| {
+                        AgentError::Store(
+                            PortError::invalid_input(
+                                crate::ports::store::ops::ENQUEUE_EVENTS,
+                                "event is not serialisable",
+                            )
+                            .with_source(e),
+                        )
+                    })?,
+                    enqueued_at: now,
+                })
+            })
+            .collect::<Result<Vec<_>, AgentError>>()?;
+        self.ports
+            .store
+            .enqueue_events(&queued)
+            .await
+            .map_err(AgentError::Store)
+    }
+
     /// Claims up to `limit` due events for `worker` and handles them, one ordering key after
     /// another; returns what happened. Call it in a loop (sleeping briefly when it claimed
     /// nothing); any number of workers may do so at once.
+    ///
+    /// Completions are grouped: the events handled successfully are completed together in one
+    /// durable write (which also marks them processed), at the end of the pass or before any
+    /// retry. A crash before that write leaves them in flight; they are handled again once the
+    /// lease expires, and their keyed effects make the second pass a no-op.
+    ///
+    /// When an event fails, the later events of its ordering key in this pass are not handled:
+    /// they are put back to come after it, so the events of one order keep their order.
     #[tracing::instrument(name = "work_queue", skip(self), fields(claimed = tracing::field::Empty))]
     pub async fn work_queue(&self, worker: &str, limit: usize) -> Result<QueueReport, AgentError> {
         let now = self.ports.clock.now();
@@ -136,61 +187,124 @@ impl Agent {
             .await
             .map_err(AgentError::Store)?;
         tracing::Span::current().record("claimed", claimed.len());
-        let mut report = QueueReport {
-            claimed: claimed.len(),
-            ..QueueReport::default()
+        let mut pass = Pass {
+            report: QueueReport {
+                claimed: claimed.len(),
+                ..QueueReport::default()
+            },
+            done: Vec::new(),
+            held_keys: HashMap::new(),
         };
         for item in claimed {
-            self.work_one(item, &mut report).await?;
+            if let Some(at) = pass.held_keys.get(&item.event.ordering_key).copied() {
+                self.hold_back(&item, at, &mut pass).await?;
+                continue;
+            }
+            self.work_one(item, &mut pass).await?;
         }
-        Ok(report)
+        self.flush(&mut pass).await?;
+        Ok(pass.report)
     }
 
-    async fn work_one(
-        &self,
-        item: ClaimedEvent,
-        report: &mut QueueReport,
-    ) -> Result<(), AgentError> {
-        let store = &self.ports.store;
+    async fn work_one(&self, item: ClaimedEvent, pass: &mut Pass) -> Result<(), AgentError> {
         let (source, id, claim) = (&item.event.source, &item.event.id, &item.claim);
         let event: Event = match serde_json::from_value(item.event.payload.clone()) {
             Ok(event) => event,
             Err(e) => {
                 let error = format!("unreadable event: {e}");
-                return self.give_up(&item, &error, report).await;
+                self.flush(pass).await?;
+                return self.give_up(&item, &error, &mut pass.report).await;
             }
         };
-        let outcome = self.handle_event(&event).await;
+        let outcome = self.handle_unmarked(&event).await;
         if outcome.errors.is_empty() {
-            let done = store
-                .complete_event(source, id, claim)
-                .await
-                .map_err(AgentError::Store)?;
-            if done {
-                report.completed += 1;
-            } else {
-                report.lost_claims += 1;
-            }
-        } else if item.attempt >= self.config.queue.max_attempts.max(1) {
+            pass.done.push(Completion {
+                source: source.clone(),
+                id: id.clone(),
+                claim: claim.clone(),
+            });
+            pass.report.outcomes.push(outcome);
+            return Ok(());
+        }
+        self.flush(pass).await?;
+        if item.attempt >= self.config.queue.max_attempts.max(1) {
             let error = outcome.errors.join("; ");
-            report.outcomes.push(outcome);
-            return self.give_up(&item, &error, report).await;
+            pass.report.outcomes.push(outcome);
+            return self.give_up(&item, &error, &mut pass.report).await;
+        }
+        let at = self
+            .config
+            .queue
+            .retry_at(id, item.attempt, self.ports.clock.now());
+        let put_back = self
+            .ports
+            .store
+            .retry_event(
+                source,
+                id,
+                claim,
+                &Retry::At { at },
+                &outcome.errors.join("; "),
+            )
+            .await
+            .map_err(AgentError::Store)?;
+        if put_back {
+            pass.report.retried += 1;
+            pass.held_keys.insert(item.event.ordering_key.clone(), at);
         } else {
-            let now = self.ports.clock.now();
-            let retry = Retry::At {
-                at: self.config.queue.retry_at(id, item.attempt, now),
-            };
-            let put_back = store
-                .retry_event(source, id, claim, &retry, &outcome.errors.join("; "))
-                .await
-                .map_err(AgentError::Store)?;
-            if put_back {
-                report.retried += 1;
+            pass.report.lost_claims += 1;
+        }
+        pass.report.outcomes.push(outcome);
+        Ok(())
+    }
+
+    /// Puts back an event whose ordering key has an earlier event waiting for a retry, due at
+    /// the same time, so that it is handled after it.
+    async fn hold_back(
+        &self,
+        item: &ClaimedEvent,
+        at: DateTime<Utc>,
+        pass: &mut Pass,
+    ) -> Result<(), AgentError> {
+        let put_back = self
+            .ports
+            .store
+            .retry_event(
+                &item.event.source,
+                &item.event.id,
+                &item.claim,
+                &Retry::At { at },
+                "held back: an earlier event of its ordering key waits for a retry",
+            )
+            .await
+            .map_err(AgentError::Store)?;
+        if put_back {
+            pass.report.retried += 1;
+        } else {
+            pass.report.lost_claims += 1;
+        }
+        Ok(())
+    }
+
+    /// Completes the events handled successfully so far, in one write.
+    async fn flush(&self, pass: &mut Pass) -> Result<(), AgentError> {
+        if pass.done.is_empty() {
+            return Ok(());
+        }
+        let done = self
+            .ports
+            .store
+            .complete_events(&pass.done)
+            .await
+            .map_err(AgentError::Store)?;
+        pass.done.clear();
+        for completed in done {
+            if completed {
+                pass.report.completed += 1;
             } else {
-                report.lost_claims += 1;
+                pass.report.lost_claims += 1;
             }
         }
-        report.outcomes.push(outcome);
         Ok(())
     }
 

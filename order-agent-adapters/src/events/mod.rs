@@ -146,9 +146,10 @@ pub struct AcceptedBatch {
     pub rejected: Vec<(String, String)>,
 }
 
-/// Accepts a batch of deliveries into `agent`'s durable queue, then acknowledges the accepted
-/// ones together; deliveries the queue could not take are handed back to come again after
-/// `retry_delay`, and deliveries that are not events are rejected (reported, never silently).
+/// Accepts a batch of deliveries into `agent`'s durable queue in one write
+/// ([`Agent::accept_all`]), then acknowledges them together. When the queue cannot take the
+/// batch, all of it is handed back to come again after `retry_delay`; deliveries that are not
+/// events are rejected (reported, never silently).
 ///
 /// The returned error is the source's: acknowledging or handing back failed, in which case the
 /// upstream redelivers and the queue deduplicates.
@@ -159,35 +160,36 @@ pub async fn accept_batch(
     retry_delay: Duration,
 ) -> Result<AcceptedBatch, SourceError> {
     let mut report = AcceptedBatch::default();
-    let (mut accepted, mut back, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
-    let mut queue_down = false;
+    let (mut events, mut parsed, mut rejected) = (Vec::new(), Vec::new(), Vec::new());
     for delivery in deliveries {
-        let event: Event = match serde_json::from_slice(&delivery.payload) {
-            Ok(event) => event,
+        match serde_json::from_slice::<Event>(&delivery.payload) {
+            Ok(event) if !event.source.is_empty() && !event.id.is_empty() => {
+                events.push(event);
+                parsed.push(delivery);
+            }
+            Ok(_) => {
+                report.rejected.push((
+                    delivery.upstream_id.clone(),
+                    "not an event: no source or id".to_owned(),
+                ));
+                rejected.push(delivery);
+            }
             Err(e) => {
                 report
                     .rejected
                     .push((delivery.upstream_id.clone(), format!("not an event: {e}")));
                 rejected.push(delivery);
-                continue;
-            }
-        };
-        if queue_down {
-            back.push(delivery);
-            continue;
-        }
-        match agent.accept(&event).await {
-            Ok(new) => {
-                report.new += usize::from(new);
-                accepted.push(delivery);
-            }
-            Err(_) => {
-                // The queue is down: nothing more is accepted from this batch.
-                queue_down = true;
-                back.push(delivery);
             }
         }
     }
+    // One durable write for the whole batch: all of it is accepted, or none and it comes again.
+    let (accepted, back) = match agent.accept_all(&events).await {
+        Ok(new) => {
+            report.new = new.iter().filter(|&&n| n).count();
+            (parsed, Vec::new())
+        }
+        Err(_) => (Vec::new(), parsed),
+    };
     report.accepted = accepted.len();
     report.handed_back = back.len();
     if !accepted.is_empty() {

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use clap::Args;
 use order_agent_adapters::store::{PostgresStore, SqliteStore};
-use order_agent_core::agent::Agent;
+use order_agent_core::agent::{AcceptBatcher, Agent};
 use order_agent_core::ports::StoreRef;
 use order_agent_core::understanding::BuiltinInterpreter;
 use order_agent_testkit::fakes::FakeHelpdesk;
@@ -60,10 +60,15 @@ pub(crate) struct ServeArgs {
     in_memory: bool,
 }
 
+/// Webhook events written per transaction at most, when many arrive at once.
+const WEBHOOK_BATCH: usize = 256;
+
 /// What the request handlers share.
 #[derive(Debug)]
 pub(crate) struct AppState {
     pub(crate) agent: Agent,
+    /// Accepts webhook events, grouping concurrent requests into one durable write.
+    pub(crate) accepter: AcceptBatcher,
     /// The demo helpdesk, whose tickets the staff page lists.
     pub(crate) helpdesk: Arc<FakeHelpdesk>,
     pub(crate) metrics: Metrics,
@@ -112,8 +117,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::usage(format!("cannot read the bound address: {e}")))?;
 
     let webhook_secrets = config.take_webhook_secrets();
+    let (accepter, accepting) = AcceptBatcher::new(agent.clone(), WEBHOOK_BATCH);
+    tokio::spawn(accepting);
     let state = Arc::new(AppState {
         agent,
+        accepter,
         helpdesk: world.helpdesk.clone(),
         metrics: Metrics::default(),
         webhook_secrets,

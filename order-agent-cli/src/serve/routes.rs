@@ -266,7 +266,7 @@ async fn webhook(
             ),
         );
     }
-    match state.agent.accept(&event).await {
+    match state.accepter.accept(event).await {
         Ok(new) => {
             state.metrics.event_accepted(new);
             Json(json!({"accepted": new})).into_response()

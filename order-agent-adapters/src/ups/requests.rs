@@ -149,8 +149,14 @@ pub fn ship_address(address: &Address) -> Value {
 fn party(address: &Address, phone: &str) -> Value {
     let mut object = Map::new();
     object.insert("Name".to_owned(), Value::String(cut(&address.name, 35)));
-    if !phone.trim().is_empty() {
-        object.insert("Phone".to_owned(), json!({"Number": cut(phone, 15)}));
+    // UPS takes up to 15 digits, without `+`, spaces or dashes.
+    let digits: String = phone
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(15)
+        .collect();
+    if !digits.is_empty() {
+        object.insert("Phone".to_owned(), json!({"Number": digits}));
     }
     object.insert("Address".to_owned(), ship_address(address));
     Value::Object(object)

@@ -4,7 +4,8 @@
 //! - Authentication: `POST /security/v1/oauth/token` (below [`UpsConfig::oauth_base_url`]) with
 //!   HTTP basic auth (client id and secret) and `grant_type=client_credentials`. The token is
 //!   cached until shortly before its `expires_in` and fetched again once when an API call answers
-//!   401; a second 401 is [`Unauthorized`](PortErrorKind::Unauthorized).
+//!   401; a second 401 is [`Unauthorized`](PortErrorKind::Unauthorized). Calls that find no
+//!   cached token at the same moment may each fetch one (harmless: UPS issues several).
 //! - [`Carrier::track`]: `GET /track/v1/details/{inquiryNumber}` with the `transId` and
 //!   `transactionSrc` headers. Each activity's status `type` (and its three-digit `statusCode`)
 //!   maps to a status through the table in [`status`]; events come oldest first; the ETA is the
@@ -366,13 +367,8 @@ impl Carrier for UpsCarrier {
 
     async fn create_return_label(&self, request: &ReturnLabelRequest) -> PortResult<ReturnLabel> {
         let op = ops::CREATE_RETURN_LABEL;
-        // Built once without a token first, so an invalid request is refused before any call.
-        requests::create_return_label(
-            &self.config,
-            &SecretString::from(String::new()),
-            "",
-            request,
-        )?;
+        // Refused before the token is fetched, so nothing is sent for an invalid request.
+        requests::check_return_label(&self.config, request)?;
         let response = self
             .call(op, |token, trans_id| {
                 requests::create_return_label(&self.config, token, trans_id, request)

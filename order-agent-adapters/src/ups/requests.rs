@@ -175,16 +175,9 @@ pub fn package_weight(grams: u32, unit: WeightUnit) -> Option<String> {
     (text.len() <= 5).then_some(text)
 }
 
-/// `POST /shipments/{version}/ship` with a `ReturnService`: the customer is the ship-from, the
-/// returns warehouse the ship-to and (with the configured account number) the shipper billed for
-/// it, the return id the package reference and the transaction's customer context. Refuses
-/// (`InvalidInput`) an incomplete address or an impossible weight before anything is bought.
-pub fn create_return_label(
-    config: &UpsConfig,
-    token: &SecretString,
-    trans_id: &str,
-    request: &ReturnLabelRequest,
-) -> PortResult<WireRequest> {
+/// What UPS would refuse in `request` before anything is bought (`InvalidInput`): an
+/// incomplete address or a weight UPS cannot take; otherwise the weight as UPS wants it.
+pub fn check_return_label(config: &UpsConfig, request: &ReturnLabelRequest) -> PortResult<String> {
     let op = ops::CREATE_RETURN_LABEL;
     for (side, address) in [("from", &request.from), ("to", &request.to)] {
         if let Some(reason) = missing_parts(address) {
@@ -195,10 +188,24 @@ pub fn create_return_label(
         .weight_grams
         .filter(|g| *g > 0)
         .unwrap_or(config.default_weight_grams);
-    let weight = package_weight(grams, config.weight_unit).ok_or_else(|| {
+    package_weight(grams, config.weight_unit).ok_or_else(|| {
         PortError::invalid_input(op, "the parcel is heavier than ups accepts")
             .with_context("weight_grams", grams)
-    })?;
+    })
+}
+
+/// `POST /shipments/{version}/ship` with a `ReturnService`: the customer is the ship-from, the
+/// returns warehouse the ship-to and (with the configured account number) the shipper billed for
+/// it, the return id the package reference and the transaction's customer context. Refuses
+/// what [`check_return_label`] refuses.
+pub fn create_return_label(
+    config: &UpsConfig,
+    token: &SecretString,
+    trans_id: &str,
+    request: &ReturnLabelRequest,
+) -> PortResult<WireRequest> {
+    let op = ops::CREATE_RETURN_LABEL;
+    let weight = check_return_label(config, request)?;
     let reference = cut(request.return_id.as_str(), 35);
     let mut shipper = party(&request.to, &config.label_phone);
     if let Value::Object(object) = &mut shipper {

@@ -465,6 +465,14 @@ async fn maps_vendor_failures_to_port_errors() {
         .unwrap_err();
     assert_eq!(err.kind(), PortErrorKind::InvalidInput);
 
+    // An unknown number answered with 200, a warning and no package is unknown too.
+    mock.script(
+        200,
+        vec![],
+        r#"{"trackResponse":{"shipment":[{"inquiryNumber":"1Z0","warnings":[{"code":"TW0001","message":"Tracking Information Not Found"}]}]}}"#,
+    );
+    assert!(ups.track("ups", &number).await.unwrap().is_none());
+
     mock.script(200, vec![], "{not json");
     let err = ups.track("ups", &number).await.unwrap_err();
     assert_eq!(err.kind(), PortErrorKind::Unexpected);

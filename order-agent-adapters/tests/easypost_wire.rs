@@ -409,6 +409,14 @@ async fn buys_the_cheapest_rate_of_the_carrier_for_a_return_once_per_reference()
         assert_eq!(s.shipments.len(), 1);
         assert_eq!(s.bought_rates.len(), 1);
     }
+
+    // An incomplete address is refused before anything is sent, let alone bought.
+    let calls = mock.state.lock().unwrap().calls.len();
+    let mut bad = label_request("ret_11");
+    bad.from = carrier::sample().fixture.invalid_address;
+    let err = easypost.create_return_label(&bad).await.unwrap_err();
+    assert_eq!(err.kind(), PortErrorKind::InvalidInput);
+    assert_eq!(mock.state.lock().unwrap().calls.len(), calls);
 }
 
 #[tokio::test]

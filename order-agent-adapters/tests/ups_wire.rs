@@ -392,6 +392,23 @@ async fn buys_a_print_return_label_from_the_customer_to_the_warehouse() {
         shipment["Package"][0]["ReferenceNumber"][0]["Value"],
         "ret_9"
     );
+
+    // An incomplete address is refused before anything is sent, let alone bought.
+    let calls = mock.state.lock().unwrap().api_calls.len();
+    let err = ups
+        .create_return_label(&ReturnLabelRequest {
+            return_id: ReturnId::new("ret_10"),
+            carrier: "ups".to_owned(),
+            from: f.invalid_address,
+            to: f.returns_warehouse,
+            weight_grams: None,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), PortErrorKind::InvalidInput);
+    let s = mock.state.lock().unwrap();
+    assert_eq!(s.api_calls.len(), calls);
+    assert_eq!(s.shipments.len(), 1);
 }
 
 #[tokio::test]

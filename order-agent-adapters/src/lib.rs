@@ -9,6 +9,12 @@
 #[cfg(feature = "adyen")]
 #[cfg_attr(docsrs, doc(cfg(feature = "adyen")))]
 pub mod adyen;
+#[cfg(any(feature = "shipengine", feature = "ups", feature = "easypost"))]
+#[cfg_attr(
+    docsrs,
+    doc(cfg(any(feature = "shipengine", feature = "ups", feature = "easypost")))
+)]
+pub mod carrier_status;
 #[cfg(feature = "commercetools")]
 #[cfg_attr(docsrs, doc(cfg(feature = "commercetools")))]
 pub mod commercetools;

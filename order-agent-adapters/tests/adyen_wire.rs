@@ -574,8 +574,27 @@ async fn a_crash_between_request_and_answer_refunds_once() {
     assert_eq!(listed.last().unwrap().state, RefundState::Pending);
     drop(first);
 
-    // A new process with the same ledger retries the same key: Adyen replays the first answer.
+    // A new process with the same ledger retries the same key. A first retry is refused (say the
+    // API key was rotated meanwhile): the reservation is kept, since the first attempt went
+    // through.
     let second = AdyenPayments::new(config(&url), ledger).unwrap();
+    mock.script(
+        401,
+        vec![],
+        r#"{"status":401,"errorCode":"000","message":"HTTP Status Response - Unauthorized","errorType":"security"}"#,
+    );
+    let err = second
+        .refund(&refund_request("return:crash", 700))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), PortErrorKind::Unauthorized);
+    assert!(second
+        .refunds(&id)
+        .await
+        .unwrap()
+        .iter()
+        .any(|r| r.idempotency_key.as_deref() == Some("return:crash")));
+    // The next retry gets Adyen's replay of the first answer.
     let refund = second
         .refund(&refund_request("return:crash", 700))
         .await
@@ -589,7 +608,7 @@ async fn a_crash_between_request_and_answer_refunds_once() {
         .filter(|r| r.path.ends_with("/refunds"))
         .map(|r| r.headers["idempotency-key"].to_str().unwrap().to_owned())
         .collect();
-    assert_eq!(keys, vec!["return:crash", "return:crash"]);
+    assert_eq!(keys, vec!["return:crash", "return:crash", "return:crash"]);
     let listed = second.refunds(&id).await.unwrap();
     assert_eq!(listed.iter().filter(|r| r.id == refund.id).count(), 1);
 }
@@ -826,4 +845,49 @@ async fn a_silent_server_times_out() {
     let err = adyen.refund(&refund_request("t", 100)).await.unwrap_err();
     assert_eq!(err.kind(), PortErrorKind::Timeout);
     assert!(err.is_retryable());
+}
+
+#[tokio::test]
+async fn a_refund_in_flight_beyond_the_idempotency_window_is_not_resent() {
+    let mock = MockAdyen::default().with_payment("PAY_CONFORMANCE", 10_000, "CHF");
+    let url = mock.clone().start().await;
+    let ledger = Arc::new(InMemoryAdyenLedger::new());
+    let adyen = AdyenPayments::new(config(&url), ledger.clone()).unwrap();
+    let key = "return:week-old";
+    let reserved_at = chrono::Utc::now() - chrono::TimeDelta::days(8);
+    let authorised = parse_notification(&notification_body(&[item(
+        "AUTHORISATION",
+        true,
+        "PAY_CONFORMANCE",
+        "",
+        "order-1042",
+        10_000,
+    )]))
+    .unwrap();
+    ledger
+        .apply(
+            &AdyenNotification::from_item(&authorised[0]).unwrap(),
+            true,
+            reserved_at,
+        )
+        .await
+        .unwrap();
+    ledger
+        .reserve(
+            "PAY_CONFORMANCE",
+            key,
+            &order_agent_adapters::adyen::requests::reference(key),
+            Money::from_minor(400, Currency::CHF),
+            reserved_at,
+        )
+        .await
+        .unwrap();
+    let err = adyen.refund(&refund_request(key, 400)).await.unwrap_err();
+    assert_eq!(err.kind(), PortErrorKind::Conflict);
+    assert!(!err.is_retryable());
+    assert_eq!(
+        err.context_value("reference"),
+        Some(order_agent_adapters::adyen::requests::reference(key).as_str())
+    );
+    assert!(mock.received().is_empty());
 }

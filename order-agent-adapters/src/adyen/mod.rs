@@ -17,11 +17,15 @@
 //!   `Conflict` on a key reused with another amount, `Rejected` above captured minus refunds not
 //!   failed) before anything is sent; then `POST {base}/payments/{pspReference}/refunds` with
 //!   `merchantAccount`, `amount`, `reference` (derived from the key) and the `Idempotency-Key`
-//!   header. A definitive refusal releases the reservation; a timeout, an outage or a rate limit
-//!   keeps it in flight, and the caller's retry resends the same request with the same
-//!   `Idempotency-Key`, which Adyen answers with the first answer (so a crash between request and
-//!   answer refunds once). A `REFUND` notification also finds an in-flight refund by its
-//!   `reference`.
+//!   header. A definitive refusal of the first attempt releases the reservation; a timeout, an
+//!   outage or a rate limit keeps it in flight, and the caller's retry resends the same request
+//!   with the same `Idempotency-Key`, which Adyen answers with the first answer (keys live at
+//!   least 7 days), so a crash between request and answer refunds once. A resend is never
+//!   released (the first attempt may have gone through). A `REFUND` notification also finds an
+//!   in-flight refund by its `reference` and settles it, normally long before the key expires.
+//!   A refund still in flight after [`REPLAY_WINDOW`] (Adyen keeps keys at least 7 days) is not
+//!   resent: the retry fails closed with a non-retryable `Conflict` naming the `reference`, for
+//!   a human to look it up in the Customer Area.
 //! - [`Payments::refunds`]: the ledger's refunds of the payment, oldest first, with their keys;
 //!   refunds made elsewhere (Customer Area) appear once their notification arrived, without key.
 //!
@@ -64,6 +68,10 @@ pub const DEFAULT_BASE_URL: &str = "https://checkout-test.adyen.com/v71";
 /// Adyen publishes no fixed request rate for the Checkout API (it throttles with 429 under
 /// abnormal load); configure the `resilience` rate limiter from your account's agreement.
 pub const PUBLISHED_RATE_PER_SECOND: Option<u32> = None;
+
+/// How long a retry of an in-flight refund may simply resend it: Adyen keeps idempotency keys
+/// for at least 7 days; one day of margin.
+pub const REPLAY_WINDOW: chrono::TimeDelta = chrono::TimeDelta::days(6);
 
 /// How to reach one Adyen merchant account.
 #[derive(Debug, Clone, Deserialize)]
@@ -182,14 +190,22 @@ impl AdyenPayments {
         }
     }
 
-    async fn send_refund(&self, wire: &WireRequest, request: &RefundRequest) -> PortResult<Refund> {
+    /// Sends the reserved refund. Only a first attempt refused for good releases the
+    /// reservation: a resend may be refused (a rotated key, say) after the first attempt went
+    /// through, so its reservation stays until a notification settles it.
+    async fn send_refund(
+        &self,
+        wire: &WireRequest,
+        request: &RefundRequest,
+        first_attempt: bool,
+    ) -> PortResult<Refund> {
         let op = ops::REFUND;
         let id = &request.payment_id;
         let key = request.idempotency_key.as_str();
         let response = match self.call(wire).await {
             Ok(response) => response,
             Err(e) => {
-                if responses::refused_for_good(&e) {
+                if first_attempt && responses::refused_for_good(&e) {
                     self.ledger.release(id.as_str(), key).await?;
                 }
                 return Err(e.with_context("payment_id", id));
@@ -256,13 +272,21 @@ impl Payments for AdyenPayments {
             )
             .await?;
         match reservation {
+            Reservation::New(_) => self.send_refund(&wire, request, true).await,
             Reservation::Existing(record) if record.state != AdyenRefundState::InFlight => {
                 Ok(record.to_refund(id))
             }
-            // New, or reserved before a crash or a lost answer: send (again), same key.
-            Reservation::New(_) | Reservation::Existing(_) => {
-                self.send_refund(&wire, request).await
+            Reservation::Existing(record) if Utc::now() - record.created_at > REPLAY_WINDOW => {
+                Err(PortError::conflict(
+                    op,
+                    "refund outcome unknown beyond the adyen idempotency window, reconcile by reference",
+                )
+                .with_retryable(false)
+                .with_context("payment_id", id)
+                .with_context("reference", &record.reference))
             }
+            // Reserved before a crash or a lost answer: send again, same Idempotency-Key.
+            Reservation::Existing(_) => self.send_refund(&wire, request, false).await,
         }
     }
 

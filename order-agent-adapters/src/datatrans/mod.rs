@@ -33,6 +33,9 @@
 //! after 60 minutes while another credit of the same amount landed on the same payment
 //! meanwhile: the check then refuses (fails closed), it never sends.
 //!
+//! A credit whose answer was lost counts at once in `refund`'s refundable check (as in flight),
+//! and in `payment`'s `refunded` once Datatrans shows it in the payment's history.
+//!
 //! Not covered: authorisations, settlements, cancellations; marketplace splits; multi-currency
 //! processing (`mcp`); reading credits made outside this adapter one by one.
 //!
@@ -195,13 +198,20 @@ impl DatatransPayments {
         Ok(record.to_refund(responses::credit_state(credit.status.as_deref())))
     }
 
-    async fn send_credit(&self, wire: &WireRequest, request: &RefundRequest) -> PortResult<Refund> {
+    /// Sends the reserved credit. Only a first attempt refused for good releases the
+    /// reservation: a resend may be refused after the first attempt went through.
+    async fn send_credit(
+        &self,
+        wire: &WireRequest,
+        request: &RefundRequest,
+        first_attempt: bool,
+    ) -> PortResult<Refund> {
         let op = ops::REFUND;
         let key = request.idempotency_key.as_str();
         let response = match self.call(wire).await {
             Ok(response) => response,
             Err(e) => {
-                if responses::refused_for_good(&e) {
+                if first_attempt && responses::refused_for_good(&e) {
                     self.ledger.release(key).await?;
                 }
                 return Err(e.with_context("payment_id", &request.payment_id));
@@ -263,7 +273,7 @@ impl Payments for DatatransPayments {
             created_at: now,
         };
         match self.ledger.reserve(record, refundable).await? {
-            Reservation::New(_) => self.send_credit(&wire, request).await,
+            Reservation::New(_) => self.send_credit(&wire, request, true).await,
             Reservation::Existing(existing) if existing.transaction_id.is_some() => {
                 self.refund_of(op, &existing).await
             }
@@ -285,7 +295,7 @@ impl Payments for DatatransPayments {
                         .with_context("refno", &existing.refno));
                     }
                 }
-                self.send_credit(&wire, request).await
+                self.send_credit(&wire, request, false).await
             }
         }
     }

@@ -1,7 +1,8 @@
 #![cfg(feature = "adyen")]
 //! The Adyen adapter over the wire: a loopback server speaking the Checkout API v71 refund format
 //! (`X-API-Key`, JSON body, `status: "received"`, `Idempotency-Key` replay, `ServiceError`
-//! bodies), with the refund outcomes posted into the adapter as standard notifications; the
+//! bodies), with the refund outcomes posted into the adapter as standard notifications (signed
+//! with `additionalData.hmacSignature`, verified by `AdyenVerifier`, parsed, applied); the
 //! payments conformance suite, a refund failing by webhook, a crash between request and answer,
 //! and the error mapping on real responses.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -14,10 +15,12 @@ use axum::body::Bytes;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
+use base64::Engine as _;
 use order_agent_adapters::adyen::{
     AdyenConfig, AdyenLedger, AdyenNotification, AdyenPayments, Applied, InMemoryAdyenLedger,
 };
-use order_agent_adapters::webhooks::adyen::parse_notification;
+use order_agent_adapters::webhooks::adyen::{parse_notification, AdyenVerifier};
+use order_agent_adapters::webhooks::{SigningSecrets, WebhookRequest, WebhookVerifier};
 use order_agent_core::domain::{PaymentId, RefundState, Tender};
 use order_agent_core::ports::{Payments, PortErrorKind, RefundRequest};
 use order_agent_core::{Currency, Money};
@@ -263,6 +266,10 @@ fn notification_body(items: &[Value]) -> Vec<u8> {
     serde_json::to_vec(&json!({"live": "false", "notificationItems": items})).unwrap()
 }
 
+/// The HMAC key of the notification endpoint, hex as the Customer Area shows it.
+const HMAC_KEY_HEX: &str = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056";
+
+/// One notification item, signed as Adyen signs it (`additionalData.hmacSignature`).
 fn item(
     event: &str,
     success: bool,
@@ -271,9 +278,16 @@ fn item(
     reference: &str,
     value: i64,
 ) -> Value {
+    use hmac::Mac as _;
+    let success = if success { "true" } else { "false" };
+    let signing = format!("{psp}:{original}:{MERCHANT}:{reference}:{value}:CHF:{event}:{success}");
+    let mut mac =
+        hmac::Hmac::<sha2::Sha256>::new_from_slice(&hex::decode(HMAC_KEY_HEX).unwrap()).unwrap();
+    mac.update(signing.as_bytes());
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     json!({
         "eventCode": event,
-        "success": if success { "true" } else { "false" },
+        "success": success,
         "pspReference": psp,
         "originalReference": original,
         "merchantAccountCode": MERCHANT,
@@ -281,11 +295,18 @@ fn item(
         "amount": {"value": value, "currency": "CHF"},
         "eventDate": "2026-11-26T12:00:00+01:00",
         "paymentMethod": "visa",
-        "additionalData": {"hmacSignature": "not-checked-here"},
+        "additionalData": {"hmacSignature": signature},
     })
 }
 
+/// What the shop's webhook endpoint does: verify the body, parse its items, apply each.
 async fn post_notification(adyen: &AdyenPayments, body: &[u8]) -> Vec<Applied> {
+    let verifier =
+        AdyenVerifier::new(SigningSecrets::new(SecretString::from(HMAC_KEY_HEX))).unwrap();
+    let headers: Vec<(String, String)> = Vec::new();
+    verifier
+        .verify(&WebhookRequest::new(&headers, body), chrono::Utc::now())
+        .unwrap();
     let mut out = Vec::new();
     for item in parse_notification(body).unwrap() {
         out.push(adyen.apply_notification_item(&item).await.unwrap());

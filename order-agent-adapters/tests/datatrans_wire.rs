@@ -174,6 +174,14 @@ impl MockDatatrans {
         }
         let rest = uri.path().strip_prefix("/v1/transactions/").unwrap_or("");
         match (method.as_str(), rest.split_once('/')) {
+            ("GET", None) if rest.len() != 18 => (
+                dt_error(
+                    400,
+                    "INVALID_PROPERTY",
+                    "status transactionId length must be 18 digits",
+                ),
+                None,
+            ),
             ("GET", None) => match s.transactions.get(rest) {
                 Some(t) => {
                     let mut history = vec![
@@ -404,6 +412,12 @@ async fn reads_settled_and_credited_amounts_and_twint() {
         .unwrap();
     assert_eq!(twint.tender, Tender::Twint);
     assert_eq!(twint.refunded, Money::zero(Currency::CHF));
+    // An id Datatrans calls invalid names no transaction.
+    assert!(datatrans
+        .payment(&PaymentId::new("12345"))
+        .await
+        .unwrap()
+        .is_none());
     // Not digits: unknown without asking Datatrans.
     let before = mock.received().len();
     assert!(datatrans

@@ -5,8 +5,8 @@
 //! - [`Payments::payment`]: `GET /v1/transactions/{transactionId}`: captured is
 //!   `detail.settle.amount` once `settled` or `transmitted`; refunded is the sum of the `credit`
 //!   actions in its `history` not marked failed; the tender comes from `paymentMethod` (`TWI` is
-//!   TWINT). `None` for an unknown id (`TRANSACTION_NOT_FOUND`, or not digits), and for a
-//!   transaction that is not a payment (a credit, a card check).
+//!   TWINT). `None` for an unknown id (`TRANSACTION_NOT_FOUND`, an id Datatrans calls invalid,
+//!   or not digits), and for a transaction that is not a payment (a credit, a card check).
 //! - [`Payments::refund`]: the payment is read (currency, refundable = settled minus credited),
 //!   then the [`DatatransLedger`] reserves the credit atomically (idempotent by key; `Conflict` on
 //!   a key reused for another payment or amount; `Rejected` above what is refundable, credits
@@ -165,6 +165,9 @@ impl DatatransPayments {
         match self.call(&request).await {
             Ok(response) => responses::parse(op, &response).map(Some),
             Err(e) if e.kind() == PortErrorKind::NotFound => Ok(None),
+            // The only property of a status request is the id ("transactionId length must be
+            // 18 digits"): such an id names no transaction.
+            Err(e) if e.context_value("datatrans_code") == Some("INVALID_PROPERTY") => Ok(None),
             Err(e) => Err(e.with_context("transaction_id", id)),
         }
     }

@@ -31,7 +31,8 @@
 //!
 //! Not covered: reading payments that no notification told the ledger about; captures,
 //! cancellations and reversals initiated by the agent; line items for the payment methods that
-//! require them on partial refunds (Klarna, Afterpay, ...); platform splits; the classic
+//! require them on partial refunds (Klarna, Afterpay, ...); platform splits; the request's
+//! metadata (Adyen's refund takes none: the ledger keeps the key); the classic
 //! `/pal/servlet/Payment` API.
 //!
 //! Requests are built as data in [`requests`]; errors map to kinds in one table

@@ -36,7 +36,7 @@
 //! A credit whose answer was lost counts at once in `refund`'s refundable check (as in flight),
 //! and in `payment`'s `refunded` once Datatrans shows it in the payment's history.
 //!
-//! Not covered: authorisations, settlements, cancellations; marketplace splits; multi-currency
+//! Not covered: the request's metadata (a credit takes none besides `refno`); authorisations, settlements, cancellations; marketplace splits; multi-currency
 //! processing (`mcp`); reading credits made outside this adapter one by one.
 //!
 //! Requests are built as data in [`requests`]; errors map to kinds in one table

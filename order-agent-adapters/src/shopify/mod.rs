@@ -29,8 +29,8 @@
 //! - [`Oms::cancel_order`]: `orderCancel` with the reason, `refund: false`, `restock: false`
 //!   (the agent refunds and restocks through its own ports); an order already cancelled is
 //!   returned unchanged, one that has left the warehouse is `Rejected` before anything is sent.
-//!   Shopify cancels in a job: the order read back right after may not show it yet, and is then
-//!   returned with status `Cancelled`.
+//!   Shopify cancels in a job: the order is read back up to four times, 200 ms apart, and if
+//!   the job has still not shown it is returned with status `Cancelled` (what Shopify accepted).
 //! - [`Oms::change_shipping_address`]: `orderUpdate` with `shippingAddress` (the name split at
 //!   its last space into first and last name); `Rejected` once the order has left the warehouse
 //!   or is cancelled; the same address again changes nothing.
@@ -120,6 +120,11 @@ pub const DEFAULT_API_VERSION: &str = "2026-01";
 /// Shopify's published GraphQL Admin restore rate on the Standard plan, query-cost points per
 /// second per app and shop (Advanced 200, Plus 1000).
 pub const PUBLISHED_STANDARD_RATE_PER_SECOND: u32 = 100;
+
+/// Reads of a cancelled order while Shopify's cancel job has not shown yet.
+const CANCEL_READ_BACK_ATTEMPTS: usize = 3;
+/// The pause between those reads.
+const CANCEL_READ_BACK_PAUSE: Duration = Duration::from_millis(200);
 
 /// How to reach one shop.
 #[derive(Debug, Clone, Deserialize)]
@@ -397,7 +402,15 @@ impl Oms for Shopify {
             .ok_or_else(|| missing_payload(op, "orderCancel"))?;
         user_errors(op, &payload.order_cancel_user_errors)
             .map_err(|e| e.with_context("order_id", &request.order_id))?;
+        // Shopify cancels in a job: give it a moment to show, then report what was accepted.
         let mut after = self.existing_order(op, &request.order_id).await?;
+        for _ in 0..CANCEL_READ_BACK_ATTEMPTS {
+            if after.status == OrderStatus::Cancelled {
+                break;
+            }
+            tokio::time::sleep(CANCEL_READ_BACK_PAUSE).await;
+            after = self.existing_order(op, &request.order_id).await?;
+        }
         after.status = OrderStatus::Cancelled;
         Ok(after)
     }

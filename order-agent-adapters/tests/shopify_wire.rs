@@ -308,6 +308,9 @@ struct Edit {
     additions: Vec<(String, i64)>,
 }
 
+/// A scripted answer: operation name, status, extra headers, body.
+type Scripted = (String, u16, Vec<(&'static str, String)>, String);
+
 #[derive(Debug, Default)]
 struct MockState {
     orders: BTreeMap<String, Value>,
@@ -321,7 +324,7 @@ struct MockState {
     clock: i64,
     received: Vec<Received>,
     /// Answers served instead of the logic for one operation name, oldest first.
-    scripted: Vec<(String, u16, Vec<(&'static str, String)>, String)>,
+    scripted: Vec<Scripted>,
     /// `throttleStatus.currentlyAvailable` and `restoreRate` reported.
     throttle: (f64, f64),
     /// Strip refund notes from payment reads (as if the listing missed the adapter's own refunds).

@@ -329,6 +329,8 @@ struct MockState {
     throttle: (f64, f64),
     /// Strip refund notes from payment reads (as if the listing missed the adapter's own refunds).
     hide_notes: bool,
+    /// Ignore the `@idempotent` key (a broken shop, to prove the suite can fail).
+    forget_keys: bool,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -1137,6 +1139,9 @@ impl MockState {
             }
             "RefundCreate" => {
                 let key = str_of("idempotencyKey");
+                if self.forget_keys {
+                    self.keys.clear();
+                }
                 if let Some((first, answer)) = self.keys.get(&key) {
                     return if first["input"] == v["input"] {
                         Ok(answer.clone())
@@ -1317,6 +1322,20 @@ async fn a_mock_that_forgets_cancellations_fails_the_suite() {
     }
     let report = oms::run_all(&shopify, &oms_fixture()).await.unwrap_err();
     assert!(report.failed("oms.cancel_order"), "{report}");
+}
+
+#[tokio::test]
+async fn a_shop_that_ignores_idempotency_keys_fails_the_payments_suite() {
+    let (mock, shopify) = adapter().await;
+    {
+        let mut s = mock.state.lock().unwrap();
+        s.hide_notes = true;
+        s.forget_keys = true;
+    }
+    let report = payments::run_all(&shopify, &payments_fixture())
+        .await
+        .unwrap_err();
+    assert!(report.failed("payments.refund_is_idempotent"), "{report}");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1707,6 +1726,25 @@ async fn maps_http_and_graphql_failures_to_port_errors() {
     let err = shopify.order(&id).await.unwrap_err();
     assert_eq!(err.kind(), PortErrorKind::Unexpected);
     assert!(!err.is_retryable());
+
+    mock.script(
+        "OrderById",
+        200,
+        vec![],
+        r#"{"errors":[{"message":"Variable $id of type ID! was provided invalid value","locations":[{"line":1,"column":16}],"extensions":{"value":"x","problems":[{"path":[],"explanation":"Invalid global id 'x'"}]}}]}"#,
+    );
+    let err = shopify.order(&id).await.unwrap_err();
+    assert_eq!(err.kind(), PortErrorKind::InvalidInput, "{err}");
+
+    mock.script(
+        "OrderById",
+        200,
+        vec![],
+        r#"{"errors":[{"message":"Internal error. Looks like something went wrong on our end.","extensions":{"code":"INTERNAL_SERVER_ERROR"}}]}"#,
+    );
+    let err = shopify.order(&id).await.unwrap_err();
+    assert_eq!(err.kind(), PortErrorKind::Unavailable, "{err}");
+    assert!(err.is_retryable());
 
     mock.script(
         "OrderById",

@@ -69,7 +69,7 @@
 //! ([`PUBLISHED_STANDARD_RATE_PER_SECOND`]). A `THROTTLED` answer (HTTP 200,
 //! `errors[].extensions.code`) becomes [`PortError::rate_limited`] with the wait Shopify's
 //! `throttleStatus` implies; HTTP 429 with its `Retry-After`. Besides, a client-side
-//! [`CostBucket`](throttle::CostBucket) waits before a query whose estimated cost the bucket
+//! [`CostBucket`] waits before a query whose estimated cost the bucket
 //! cannot pay (see [`throttle`]). Retries, timeouts beyond one request and circuit breaking are
 //! the `resilience` wrappers' job.
 //!

@@ -24,8 +24,9 @@
 //!   `order_agent.modifications` this adapter writes.
 //! - [`Oms::customer`], [`Oms::customer_by_contact`]: email on [`Channel::Email`] (the
 //!   customer's default email, case-insensitively), phone on [`Channel::Sms`] (the default phone
-//!   number, which is the customer's one contact point); Shopify keeps no WhatsApp or web-chat
-//!   contacts, so those channels never match. Loyalty tier from a `loyalty:`/`tier:` tag.
+//!   number, which is the customer's one contact point: Shopify does not verify it, the shop's
+//!   record is taken as is); Shopify keeps no WhatsApp or web-chat contacts, so those channels
+//!   never match. Loyalty tier from a `loyalty:`/`tier:` tag.
 //! - [`Oms::cancel_order`]: `orderCancel` with the reason, `refund: false`, `restock: false`
 //!   (the agent refunds and restocks through its own ports); an order already cancelled is
 //!   returned unchanged, one that has left the warehouse is `Rejected` before anything is sent.

@@ -15,6 +15,11 @@ specs="$root/../shared/specs"
 checks=(
     "stripe|stripe/refunds.request-subset.json|ORDER_AGENT_PRISM_STRIPE|stripe_spec|stripe"
     "shipengine|shipengine/openapi.yaml|ORDER_AGENT_PRISM_SHIPENGINE|shipengine_spec|shipengine"
+    "adyen|adyen/CheckoutService-v71.json|ORDER_AGENT_PRISM_ADYEN|adyen_spec|adyen"
+    "datatrans|datatrans/openapi-2.0.45.json|ORDER_AGENT_PRISM_DATATRANS|datatrans_spec|datatrans"
+    "ups-tracking|ups/ups_Tracking.yaml|ORDER_AGENT_PRISM_UPS_TRACKING|ups_spec|ups"
+    "ups-shipping|ups/ups_Shipping.yaml|ORDER_AGENT_PRISM_UPS_SHIPPING|ups_spec|ups"
+    "ups-oauth|ups/ups_OAuthClientCredentials.yaml|ORDER_AGENT_PRISM_UPS_OAUTH|ups_spec|ups"
 )
 
 cd "$here"

@@ -456,3 +456,73 @@ async fn a_short_answer_of_details_keeps_the_conversations_language() {
     .await;
     assert_eq!(turns[1].locale, Locale::De, "{:#?}", turns[1]);
 }
+
+/// Tracking is fetched during verification, at the same time as the customer, only when the
+/// message may verify; it is shown only once verified, and each parcel is tracked once.
+#[tokio::test]
+async fn parcels_are_tracked_during_verification_once_and_shown_only_when_verified() {
+    use order_agent_core::ports::carrier::ops::TRACK;
+    let world = World::demo();
+    let agent = world
+        .agent_with_builtin_understanding(World::demo_policy().unwrap())
+        .unwrap();
+    let parcels = shop().order("ds-1001").unwrap().shipments.len();
+    assert!(parcels > 0);
+
+    let ask = agent
+        .handle_message(Channel::WebChat, "prefetch", "Hi, where is my order #1001?")
+        .await
+        .unwrap();
+    assert!(
+        matches!(ask.reply, Reply::AskVerification { .. }),
+        "{:?}",
+        ask.reply
+    );
+    assert_eq!(
+        world.carrier.calls().count(TRACK),
+        0,
+        "no carrier call for a bare number"
+    );
+
+    let wrong = agent
+        .handle_message(
+            Channel::WebChat,
+            "prefetch",
+            "someone.else@example.ch, 9999",
+        )
+        .await
+        .unwrap();
+    assert!(
+        !matches!(wrong.reply, Reply::OrderStatus { .. }),
+        "a failed proof revealed the status: {:?}",
+        wrong.reply
+    );
+    let after_wrong = world.carrier.calls().count(TRACK);
+
+    agent
+        .handle_message(
+            Channel::WebChat,
+            "prefetch-2",
+            "Hi, where is my order #1001?",
+        )
+        .await
+        .unwrap();
+    let right = agent
+        .handle_message(
+            Channel::WebChat,
+            "prefetch-2",
+            "anna.mueller@example.ch, 8008",
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(right.reply, Reply::OrderStatus { .. }),
+        "{:?}",
+        right.reply
+    );
+    assert_eq!(
+        world.carrier.calls().count(TRACK) - after_wrong,
+        parcels,
+        "each parcel tracked once for the answer"
+    );
+}

@@ -146,56 +146,67 @@ impl PostgresStore {
         if events.is_empty() {
             return Ok(Vec::new());
         }
-        let keys: std::collections::BTreeSet<&str> =
-            events.iter().map(|e| e.ordering_key.as_str()).collect();
+        let keys: Vec<&str> = events
+            .iter()
+            .map(|e| e.ordering_key.as_str())
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let sources: Vec<&str> = events.iter().map(|e| e.source.as_str()).collect();
+        let ids: Vec<&str> = events.iter().map(|e| e.id.as_str()).collect();
+        let event_keys: Vec<&str> = events.iter().map(|e| e.ordering_key.as_str()).collect();
+        let times: Vec<String> = events.iter().map(|e| time_text(e.enqueued_at)).collect();
         let mut client = self.client(op).await?;
         let tx = client.transaction().await.map_err(|e| pg_error(op, e))?;
-        // The key rows first (created, or locked by the no-op update), then the events.
-        let lock_key = tx
-            .prepare(
-                "INSERT INTO event_keys (ordering_key) VALUES ($1)
-                 ON CONFLICT (ordering_key) DO UPDATE SET pending = event_keys.pending",
-            )
-            .await
-            .map_err(|e| pg_error(op, e))?;
-        for key in &keys {
-            tx.execute(&lock_key, &[key])
-                .await
-                .map_err(|e| pg_error(op, e))?;
-        }
-        let insert = tx
-            .prepare(
+        // The key rows first, in key order (created, or locked by the no-op update), so that
+        // concurrent batches cannot deadlock; then the events, in the batch's order.
+        tx.execute(
+            "INSERT INTO event_keys (ordering_key)
+             SELECT key FROM unnest($1::text[]) WITH ORDINALITY AS u(key, n) ORDER BY n
+             ON CONFLICT (ordering_key) DO UPDATE SET pending = event_keys.pending",
+            &[&keys],
+        )
+        .await
+        .map_err(|e| pg_error(op, e))?;
+        let inserted = tx
+            .query(
                 "INSERT INTO event_queue (source, event_id, ordering_key, payload, enqueued_at)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (source, event_id) DO NOTHING",
+                 SELECT source, event_id, key, payload, at
+                 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+                      WITH ORDINALITY AS u(source, event_id, key, payload, at, n)
+                 ORDER BY n
+                 ON CONFLICT (source, event_id) DO NOTHING
+                 RETURNING source, event_id",
+                &[&sources, &ids, &event_keys, &payloads, &times],
             )
             .await
             .map_err(|e| pg_error(op, e))?;
-        let count = tx
-            .prepare("UPDATE event_keys SET pending = pending + 1 WHERE ordering_key = $1")
+        let mut fresh = std::collections::HashSet::new();
+        for row in &inserted {
+            let source: String = get(op, row, 0)?;
+            let id: String = get(op, row, 1)?;
+            fresh.insert((source, id));
+        }
+        // New per event: the first occurrence of an inserted event.
+        let mut new = Vec::with_capacity(events.len());
+        let mut added: std::collections::BTreeMap<&str, i32> = std::collections::BTreeMap::new();
+        for event in events {
+            let is_new = fresh.remove(&(event.source.clone(), event.id.clone()));
+            if is_new {
+                *added.entry(event.ordering_key.as_str()).or_insert(0) += 1;
+            }
+            new.push(is_new);
+        }
+        if !added.is_empty() {
+            let (keys, counts): (Vec<&str>, Vec<i32>) = added.into_iter().unzip();
+            tx.execute(
+                "UPDATE event_keys k SET pending = k.pending + d.n
+                 FROM unnest($1::text[], $2::int[]) AS d(key, n)
+                 WHERE k.ordering_key = d.key",
+                &[&keys, &counts],
+            )
             .await
             .map_err(|e| pg_error(op, e))?;
-        let mut new = Vec::with_capacity(events.len());
-        for (event, payload) in events.iter().zip(&payloads) {
-            let inserted = tx
-                .execute(
-                    &insert,
-                    &[
-                        &event.source,
-                        &event.id,
-                        &event.ordering_key,
-                        payload,
-                        &time_text(event.enqueued_at),
-                    ],
-                )
-                .await
-                .map_err(|e| pg_error(op, e))?
-                == 1;
-            if inserted {
-                tx.execute(&count, &[&event.ordering_key])
-                    .await
-                    .map_err(|e| pg_error(op, e))?;
-            }
-            new.push(inserted);
         }
         tx.commit().await.map_err(|e| pg_error(op, e))?;
         Ok(new)
@@ -210,68 +221,108 @@ impl PostgresStore {
         if completions.is_empty() {
             return Ok(Vec::new());
         }
+        let sources: Vec<&str> = completions.iter().map(|c| c.source.as_str()).collect();
+        let ids: Vec<&str> = completions.iter().map(|c| c.id.as_str()).collect();
         let mut client = self.client(op).await?;
         let tx = client.transaction().await.map_err(|e| pg_error(op, e))?;
-        // An event's key never changes, so it can be read before locking.
-        let key_of = tx
-            .prepare("SELECT ordering_key FROM event_queue WHERE source = $1 AND event_id = $2")
+        // Lock the keys involved, in key order (as every batch does, so batches cannot
+        // deadlock), and read the events' rows, in one round trip each.
+        let keys = tx
+            .query(
+                "SELECT k.ordering_key, k.worker, k.token FROM event_keys k
+                 WHERE k.ordering_key IN (
+                     SELECT q.ordering_key FROM event_queue q
+                     JOIN unnest($1::text[], $2::text[]) AS u(source, event_id)
+                       ON q.source = u.source AND q.event_id = u.event_id)
+                 ORDER BY k.ordering_key FOR UPDATE",
+                &[&sources, &ids],
+            )
             .await
             .map_err(|e| pg_error(op, e))?;
-        let mut order = Vec::with_capacity(completions.len());
-        for (i, c) in completions.iter().enumerate() {
-            let key: Option<String> = match tx
-                .query_opt(&key_of, &[&c.source, &c.id])
-                .await
-                .map_err(|e| pg_error(op, e))?
-            {
-                Some(row) => Some(get(op, &row, 0)?),
-                None => None,
-            };
-            order.push((key, i));
+        let mut claims = std::collections::HashMap::new();
+        for row in &keys {
+            let key: String = get(op, row, 0)?;
+            let worker: Option<String> = get(op, row, 1)?;
+            let token: i64 = get(op, row, 2)?;
+            claims.insert(key, (worker, token));
         }
-        order.sort();
+        let rows = tx
+            .query(
+                "SELECT q.source, q.event_id, q.ordering_key, q.state, q.in_flight
+                 FROM event_queue q
+                 JOIN unnest($1::text[], $2::text[]) AS u(source, event_id)
+                   ON q.source = u.source AND q.event_id = u.event_id",
+                &[&sources, &ids],
+            )
+            .await
+            .map_err(|e| pg_error(op, e))?;
+        let mut events = std::collections::HashMap::new();
+        for row in &rows {
+            let source: String = get(op, row, 0)?;
+            let id: String = get(op, row, 1)?;
+            let key: String = get(op, row, 2)?;
+            let state: String = get(op, row, 3)?;
+            let in_flight: bool = get(op, row, 4)?;
+            events.insert((source, id), (key, state, in_flight));
+        }
         let mut done = vec![false; completions.len()];
-        for (_, i) in order {
-            let c = &completions[i];
-            let Some((key, worker, token, state, in_flight)) =
-                lock_event(op, &tx, &c.source, &c.id).await?
+        // Per event to complete: its key and whether it was in flight.
+        let (mut complete_sources, mut complete_ids, mut complete_keys, mut was_in_flight) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let mut seen = std::collections::HashSet::new();
+        for (i, c) in completions.iter().enumerate() {
+            let Some((key, state, in_flight)) = events.get(&(c.source.clone(), c.id.clone()))
             else {
                 continue;
             };
-            if !holds(op, &c.claim, worker.as_deref(), token)? {
+            let Some((worker, token)) = claims.get(key) else {
+                continue;
+            };
+            if !holds(op, &c.claim, worker.as_deref(), *token)? {
                 continue;
             }
             done[i] = match state.as_str() {
                 "pending" => {
-                    tx.execute(
-                        "UPDATE event_queue SET state = 'completed', in_flight = false
-                         WHERE source = $1 AND event_id = $2",
-                        &[&c.source, &c.id],
-                    )
-                    .await
-                    .map_err(|e| pg_error(op, e))?;
-                    tx.execute(
-                        "UPDATE event_keys SET pending = pending - 1,
-                             in_flight = GREATEST(in_flight - $2, 0)
-                         WHERE ordering_key = $1",
-                        &[&key, &i32::from(in_flight)],
-                    )
-                    .await
-                    .map_err(|e| pg_error(op, e))?;
-                    // A completed event counts as processed in the inbox, in the same
-                    // transaction.
-                    tx.execute(
-                        "INSERT INTO processed_events (source, event_id) VALUES ($1, $2)
-                         ON CONFLICT (source, event_id) DO NOTHING",
-                        &[&c.source, &c.id],
-                    )
-                    .await
-                    .map_err(|e| pg_error(op, e))?;
+                    if seen.insert((c.source.as_str(), c.id.as_str())) {
+                        complete_sources.push(c.source.as_str());
+                        complete_ids.push(c.id.as_str());
+                        complete_keys.push(key.as_str());
+                        was_in_flight.push(i32::from(*in_flight));
+                    }
                     true
                 }
                 "completed" => true,
                 _ => false,
             };
+        }
+        if !complete_ids.is_empty() {
+            tx.execute(
+                "UPDATE event_queue q SET state = 'completed', in_flight = false
+                 FROM unnest($1::text[], $2::text[]) AS u(source, event_id)
+                 WHERE q.source = u.source AND q.event_id = u.event_id",
+                &[&complete_sources, &complete_ids],
+            )
+            .await
+            .map_err(|e| pg_error(op, e))?;
+            tx.execute(
+                "UPDATE event_keys k SET pending = k.pending - d.completed,
+                     in_flight = GREATEST(k.in_flight - d.in_flight, 0)
+                 FROM (SELECT key, count(*)::int AS completed, sum(flying)::int AS in_flight
+                       FROM unnest($1::text[], $2::int[]) AS u(key, flying) GROUP BY key) d
+                 WHERE k.ordering_key = d.key",
+                &[&complete_keys, &was_in_flight],
+            )
+            .await
+            .map_err(|e| pg_error(op, e))?;
+            // A completed event counts as processed in the inbox, in the same transaction.
+            tx.execute(
+                "INSERT INTO processed_events (source, event_id)
+                 SELECT * FROM unnest($1::text[], $2::text[])
+                 ON CONFLICT (source, event_id) DO NOTHING",
+                &[&complete_sources, &complete_ids],
+            )
+            .await
+            .map_err(|e| pg_error(op, e))?;
         }
         tx.commit().await.map_err(|e| pg_error(op, e))?;
         Ok(done)
@@ -329,8 +380,10 @@ impl EventQueue for PostgresStore {
                 .query(
                     "SELECT seq, source, event_id, payload, enqueued_at, attempts, due_at
                      FROM event_queue WHERE ordering_key = $1 AND state = 'pending'
-                     ORDER BY seq",
-                    &[&key],
+                     ORDER BY seq LIMIT $2",
+                    // Only as many as may still be handed out: a key with a long backlog must
+                    // not cost its whole backlog on every claim.
+                    &[&key, &((limit - handed.len()) as i64)],
                 )
                 .await
                 .map_err(|e| pg_error(OP, e))?;

@@ -286,10 +286,13 @@ impl EventQueue for SqliteStore {
                     .prepare_cached(
                         "SELECT seq, source, event_id, payload, enqueued_at, attempts, due_at
                          FROM event_queue WHERE ordering_key = ?1 AND state = 'pending'
-                         ORDER BY seq",
+                         ORDER BY seq LIMIT ?2",
                     )
                     .and_then(|mut s| {
-                        s.query_map(params![key], |row| {
+                        // Only as many as may still be handed out: a key with a long backlog
+                        // must not cost its whole backlog on every claim.
+                        let room = (limit - handed.len()) as i64;
+                        s.query_map(params![key, room], |row| {
                             Ok((
                                 row.get(0)?,
                                 row.get(1)?,

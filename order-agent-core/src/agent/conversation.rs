@@ -1,18 +1,20 @@
 //! Customer messages: understand, verify, decide, act, reply.
 
 use chrono::Duration;
-use futures_util::future::join_all;
+use std::collections::HashMap;
+
+use futures_util::future::{join, join3, join_all};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
     CancellationReason, Channel, ContactPoint, Customer, Order, OrderNumber, Priority,
-    ResolutionKind, ReturnLine, ReturnReason, ReturnRequest,
+    ResolutionKind, ReturnLine, ReturnReason, ReturnRequest, ShipmentId,
 };
 use crate::flows::identity::{same_order_number, verify, IdentityClaim, Verification};
 use crate::flows::wismo::{is_open, order_summary, wismo, WismoInput};
 use crate::ports::{
     CarrierExt, ConversationKey, ConversationState, Intent, Interpretation, OmsExt,
-    PendingQuestion, PortError, PortErrorKind,
+    PendingQuestion, PortError, PortErrorKind, Tracking,
 };
 use crate::replies::{HandoverTopic, RefundSummary, Reply};
 
@@ -96,6 +98,9 @@ struct Ctx {
     state: ConversationState,
     pending: Pending,
     reasons: Vec<String>,
+    /// Tracking fetched during verification, while the customer was being looked up; only
+    /// ever shown once the requester is verified (this turn only, never stored).
+    prefetched: HashMap<ShipmentId, Option<Tracking>>,
 }
 
 impl Ctx {
@@ -164,6 +169,7 @@ impl Agent {
             state,
             pending,
             reasons: Vec::new(),
+            prefetched: HashMap::new(),
         };
         let mut effects = Effects::default();
 
@@ -381,7 +387,8 @@ impl Agent {
             ctx.pending.reason = entities.return_reason;
         }
 
-        let verified = match self.verified_customer(ctx, &claim, effects).await {
+        let prefetch = intent == Intent::Wismo;
+        let verified = match self.verified_customer(ctx, &claim, prefetch, effects).await {
             Ok(Ok(customer)) => customer,
             Ok(Err(reply)) => return (Some(intent), reply, None),
             Err(e) => {
@@ -445,10 +452,17 @@ impl Agent {
 
     /// Resolves and verifies the requester. `Ok(Err(reply))` when the conversation must first
     /// answer an identity question (or is locked).
+    ///
+    /// Lookups that do not depend on each other run at once: the two lockout counters, then
+    /// (after the named order) the customer with their recent orders and, when
+    /// `prefetch_tracking` (a "where is my order" that may verify), the order's parcels at the
+    /// carrier. What was fetched is
+    /// revealed only after verification succeeds.
     async fn verified_customer(
         &self,
         ctx: &mut Ctx,
         claim: &IdentityClaim,
+        prefetch_tracking: bool,
         effects: &mut Effects,
     ) -> Result<Result<(Customer, Vec<Order>), Reply>, PortError> {
         let oms = &self.ports.oms;
@@ -480,8 +494,13 @@ impl Agent {
         }
         let order_key = order_attempts_key(claim);
         let sender_key = sender_attempts_key(&ctx.key);
-        let attempts = self.failures(Some(&sender_key)).await?;
-        let order_attempts = self.failures(order_key.as_ref()).await?;
+        // The lockout first: a locked-out sender gets nothing looked up at all.
+        let (attempts, order_attempts) = join(
+            self.failures(Some(&sender_key)),
+            self.failures(order_key.as_ref()),
+        )
+        .await;
+        let (attempts, order_attempts) = (attempts?, order_attempts?);
         if attempts >= max || order_attempts >= max {
             ctx.reasons.push("identity:locked".to_owned());
             return Ok(Err(Reply::VerificationLocked));
@@ -490,9 +509,36 @@ impl Agent {
         // Whom does the claim point at?
         let mut orders: Vec<Order> = Vec::new();
         let mut customer: Option<Customer> = None;
+        let mut recent: Option<Vec<Order>> = None;
         if let Some(number) = claim.order_numbers.first() {
             if let Some(order) = oms.order_by_number(number).await? {
-                customer = oms.customer(&order.customer_id).await?;
+                // Only when this message may verify: no carrier calls for bare guesses.
+                let may_verify = !claim.emails.is_empty()
+                    || !claim.postcodes.is_empty()
+                    || !claim.phones.is_empty()
+                    || ctx.key.channel != Channel::WebChat;
+                let parcels =
+                    order
+                        .shipments
+                        .iter()
+                        .filter(|_| prefetch_tracking && may_verify)
+                        .map(|s| async move {
+                            (s.id.clone(), self.ports.carrier.track_shipment(s).await)
+                        });
+                let (found, theirs, tracked) = join3(
+                    oms.customer(&order.customer_id),
+                    oms.orders_of_customer(&order.customer_id, self.config.recent_orders),
+                    join_all(parcels),
+                )
+                .await;
+                customer = found?;
+                recent = Some(theirs?);
+                // A failed prefetch is simply fetched again when answering.
+                for (shipment, tracking) in tracked {
+                    if let Ok(tracking) = tracking {
+                        ctx.prefetched.insert(shipment, tracking);
+                    }
+                }
                 orders.push(order);
             }
         } else {
@@ -538,10 +584,14 @@ impl Agent {
                 if claim.order_numbers.is_empty() {
                     return Ok(Ok((customer, orders)));
                 }
-                // The named order plus the customer's recent ones.
-                let mut all = oms
-                    .orders_of_customer(&customer.id, self.config.recent_orders)
-                    .await?;
+                // The named order plus the customer's recent ones (fetched with the customer).
+                let mut all = match recent {
+                    Some(recent) => recent,
+                    None => {
+                        oms.orders_of_customer(&customer.id, self.config.recent_orders)
+                            .await?
+                    }
+                };
                 for order in orders {
                     if !all.iter().any(|o| o.id == order.id) {
                         all.push(order);
@@ -697,13 +747,14 @@ impl Agent {
             Some(n) => same_order_number(&o.number, n),
             None => is_open(o, &self.policy, now),
         };
+        let prefetched = &ctx.prefetched;
         let calls = orders.iter().filter(|o| wanted(o)).flat_map(|o| {
             o.shipments.iter().map(move |s| async move {
-                (
-                    o.id.clone(),
-                    s.id.clone(),
-                    self.ports.carrier.track_shipment(s).await,
-                )
+                let tracking = match prefetched.get(&s.id) {
+                    Some(tracking) => Ok(tracking.clone()),
+                    None => self.ports.carrier.track_shipment(s).await,
+                };
+                (o.id.clone(), s.id.clone(), tracking)
             })
         });
         let results = join_all(calls).await;

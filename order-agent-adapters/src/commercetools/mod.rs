@@ -535,7 +535,7 @@ impl Oms for CommercetoolsOms {
             .map(|o| self.to_order(op, o))
             .filter(|o| o.as_ref().map_or(true, |o| &o.customer_id == customer))
             .collect::<PortResult<Vec<Order>>>()?;
-        orders.sort_by(|a, b| b.placed_at.cmp(&a.placed_at));
+        orders.sort_by_key(|o| std::cmp::Reverse(o.placed_at));
         orders.truncate(limit);
         Ok(orders)
     }

@@ -727,12 +727,17 @@ impl CtOrder {
         let deliveries: &[CtDelivery] = shipping_info
             .map(|s| s.deliveries.as_slice())
             .unwrap_or(&[]);
-        let shipping_address = self.shipping_address.as_ref().ok_or_else(|| {
-            context(PortError::unexpected(
-                op,
-                "order without a shipping address",
-            ))
-        })?;
+        // An order without shipping (digital goods) is addressed to its billing address.
+        let shipping_address = self
+            .shipping_address
+            .as_ref()
+            .or(self.billing_address.as_ref())
+            .ok_or_else(|| {
+                context(PortError::unexpected(
+                    op,
+                    "order without a shipping or billing address",
+                ))
+            })?;
         let custom = self.custom.as_ref();
         Ok(Order {
             id: OrderId::new(self.id.clone()),
@@ -1013,5 +1018,43 @@ mod tests {
         assert_eq!(decimal_text(5, 3), "0.005");
         assert_eq!(decimal_text(-5, 2), "-0.05");
         assert_eq!(decimal_text(42, 0), "42");
+    }
+
+    fn ct_money(value: serde_json::Value) -> CtMoney {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn money_is_exact_and_refuses_sub_cent_precision() {
+        let cent = ct_money(
+            serde_json::json!({"type": "centPrecision", "currencyCode": "CHF", "centAmount": 1990, "fractionDigits": 2}),
+        );
+        assert_eq!(
+            cent.to_money("t").unwrap(),
+            Money::from_minor(1990, Currency::CHF)
+        );
+        let yen = ct_money(
+            serde_json::json!({"type": "centPrecision", "currencyCode": "JPY", "centAmount": 500, "fractionDigits": 0}),
+        );
+        assert_eq!(
+            yen.to_money("t").unwrap(),
+            Money::from_minor(500, Currency::JPY)
+        );
+        let precise = ct_money(
+            serde_json::json!({"type": "highPrecision", "currencyCode": "CHF", "centAmount": 4990, "preciseAmount": 499000, "fractionDigits": 4}),
+        );
+        assert_eq!(
+            precise.to_money("t").unwrap(),
+            Money::from_minor(4990, Currency::CHF)
+        );
+        let finer = ct_money(
+            serde_json::json!({"type": "highPrecision", "currencyCode": "CHF", "centAmount": 4991, "preciseAmount": 499050, "fractionDigits": 4}),
+        );
+        assert_eq!(
+            finer.to_money("t").unwrap_err().kind(),
+            PortErrorKind::Unexpected
+        );
+        let unknown = ct_money(serde_json::json!({"currencyCode": "XYZ", "centAmount": 1}));
+        assert!(unknown.to_money("t").is_err());
     }
 }

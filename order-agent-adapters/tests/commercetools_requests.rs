@@ -242,7 +242,16 @@ fn order_edits_are_created_then_applied_against_the_order_version() {
         vec![
             requests::change_line_item_quantity(&LineId::new("li-1"), 1),
             requests::remove_line_item(&LineId::new("li-2")),
-            requests::add_line_item(&ProductId::new("p-1"), 3, 1),
+            requests::add_line_item(
+                &ProductId::new("p-1"),
+                3,
+                1,
+                "order-agent-line-item",
+                serde_json::Map::from_iter([(
+                    requests::REPLACES_LINE_FIELD.to_owned(),
+                    json!("li-2"),
+                )]),
+            ),
         ],
     );
     assert_eq!(create.path, "/shop-1/orders/edits");
@@ -255,7 +264,8 @@ fn order_edits_are_created_then_applied_against_the_order_version() {
         json!([
             {"action": "changeLineItemQuantity", "lineItemId": "li-1", "quantity": 1},
             {"action": "removeLineItem", "lineItemId": "li-2"},
-            {"action": "addLineItem", "productId": "p-1", "variantId": 3, "quantity": 1},
+            {"action": "addLineItem", "productId": "p-1", "variantId": 3, "quantity": 1,
+             "custom": {"type": {"typeId": "type", "key": "order-agent-line-item"}, "fields": {"orderAgentReplacesLine": "li-2"}}},
         ])
     );
     let apply = requests::apply_order_edit(&config(), "edit-1", 2, 9);

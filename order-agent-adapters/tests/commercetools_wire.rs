@@ -660,6 +660,7 @@ fn apply_staged(order: &mut Value, action: &Value) {
                 "totalPrice": money(chf(0)),
                 "taxRate": {"name": "MWST", "amount": 0.081, "includedInPrice": true, "country": "CH"},
                 "lineItemMode": "Standard",
+                "custom": {"type": {"typeId": "type", "key": action["custom"]["type"]["key"]}, "fields": action["custom"]["fields"]},
             });
             recompute_line_total(&mut line);
             lines.push(line);
@@ -933,7 +934,40 @@ async fn swaps_a_variant_through_an_order_edit_and_counts_it() {
         .find(|l| l.variant_id.as_str() == "7")
         .unwrap();
     assert_eq!(new_line.quantity, 1);
+    assert_eq!(
+        new_line.category, "apparel",
+        "the swapped-in line keeps the category"
+    );
     assert_eq!(mock.state.lock().unwrap().orders["o_1004"]["version"], 2);
+
+    // The same swap again finds the swapped-in line by the id it replaces: nothing changes.
+    let again = commercetools
+        .modify_items(&ItemModificationRequest {
+            order_id: order.clone(),
+            changes: vec![ItemChange::SwapVariant {
+                line_id: "l2".into(),
+                variant_id: VariantId::new("7"),
+            }],
+        })
+        .await
+        .unwrap();
+    assert_eq!(again, swapped);
+    assert_eq!(mock.state.lock().unwrap().orders["o_1004"]["version"], 2);
+    let reduce_gone = commercetools
+        .modify_items(&ItemModificationRequest {
+            order_id: order.clone(),
+            changes: vec![ItemChange::ReduceQuantity {
+                line_id: "l2".into(),
+                quantity: 0,
+            }],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(
+        reduce_gone.kind(),
+        PortErrorKind::InvalidInput,
+        "{reduce_gone}"
+    );
 
     let bad = commercetools
         .modify_items(&ItemModificationRequest {

@@ -46,8 +46,11 @@
 //!   `addLineItem` (same product, the wanted variant's numeric id, same quantity) for a swap, and
 //!   the count of modifications in the order Custom Field [`requests::MODIFICATIONS_FIELD`].
 //!   Every change is checked against the order before anything is sent (all or nothing); changes
-//!   the order already shows are dropped, and a request left empty changes nothing. A swapped line
-//!   gets a new line id, so repeating a swap answers `InvalidInput` for the old line id.
+//!   the order already shows are dropped, and a request left empty changes nothing. A swapped-in
+//!   line gets a new line id from commercetools; it carries the id of the line it replaces in the
+//!   line item Custom Field [`requests::REPLACES_LINE_FIELD`] (Type keyed
+//!   [`CommercetoolsConfig::line_item_type_key`], with the old line's category, tags and final
+//!   sale copied), so repeating the swap finds it and changes nothing.
 //! - [`Oms::exchange_offers`]: `GET /{projectKey}/product-projections/{id}?priceCurrency=..`
 //!   (and `priceCountry`): every variant with a SKU and a price in the shop's currency, units
 //!   available from the variant's inventory availability. 404 is an empty list.
@@ -158,6 +161,10 @@ pub struct CommercetoolsConfig {
     /// the agent's order fields.
     #[serde(default = "default_order_type_key")]
     pub order_type_key: String,
+    /// The key of the line item Type set on a line swapped in by [`Oms::modify_items`]; it must
+    /// define [`requests::REPLACES_LINE_FIELD`] (String) and the line fields of the module docs.
+    #[serde(default = "default_line_item_type_key")]
+    pub line_item_type_key: String,
     /// How often an update is re-read and sent again after a 409 `ConcurrentModification`.
     #[serde(default = "default_max_version_retries")]
     pub max_version_retries: u32,
@@ -184,6 +191,10 @@ fn default_currency() -> String {
 
 fn default_order_type_key() -> String {
     "order-agent-order".to_owned()
+}
+
+fn default_line_item_type_key() -> String {
+    "order-agent-line-item".to_owned()
 }
 
 fn default_max_version_retries() -> u32 {
@@ -213,6 +224,7 @@ impl CommercetoolsConfig {
             currency: default_currency(),
             price_country: None,
             order_type_key: default_order_type_key(),
+            line_item_type_key: default_line_item_type_key(),
             max_version_retries: default_max_version_retries(),
             timeout_ms: default_timeout_ms(),
         }
@@ -426,6 +438,7 @@ impl CommercetoolsOms {
         op: &'static str,
         order: &CtOrder,
         changes: &[ItemChange],
+        line_item_type_key: &str,
     ) -> PortResult<Vec<Value>> {
         let mut actions = Vec::new();
         let mut seen: Vec<&LineId> = Vec::new();
@@ -439,7 +452,20 @@ impl CommercetoolsOms {
                     .with_context("line_id", line_id));
             }
             seen.push(line_id);
-            let Some(line) = order.line_items.iter().find(|l| l.id == line_id.as_str()) else {
+            let swap = matches!(change, ItemChange::SwapVariant { .. });
+            let line = order
+                .line_items
+                .iter()
+                .find(|l| l.id == line_id.as_str())
+                .or_else(|| {
+                    // A swap applied before replaced the line with one that names it.
+                    order
+                        .line_items
+                        .iter()
+                        .filter(|_| swap)
+                        .find(|l| replaced_line(l) == Some(line_id.as_str()))
+                });
+            let Some(line) = line else {
                 return Err(PortError::invalid_input(op, "the order has no such line")
                     .with_context("line_id", line_id));
             };
@@ -463,10 +489,23 @@ impl CommercetoolsOms {
                     })?;
                     if wanted != line.variant.id {
                         actions.push(requests::remove_line_item(line_id));
+                        let mut fields = serde_json::Map::new();
+                        fields.insert(
+                            requests::REPLACES_LINE_FIELD.to_owned(),
+                            Value::String(line.id.clone()),
+                        );
+                        let kept = line.custom.as_ref().map(|c| &c.fields);
+                        for name in [LINE_CATEGORY_FIELD, LINE_TAGS_FIELD, LINE_FINAL_SALE_FIELD] {
+                            if let Some(value) = kept.and_then(|f| f.get(name)) {
+                                fields.insert(name.to_owned(), value.clone());
+                            }
+                        }
                         actions.push(requests::add_line_item(
                             &ProductId::new(line.product_id.clone()),
                             wanted,
                             line.quantity,
+                            line_item_type_key,
+                            fields,
                         ));
                     }
                 }
@@ -474,6 +513,14 @@ impl CommercetoolsOms {
         }
         Ok(actions)
     }
+}
+
+/// The line a swapped-in line replaces, from [`requests::REPLACES_LINE_FIELD`].
+fn replaced_line(line: &responses::CtLineItem) -> Option<&str> {
+    line.custom
+        .as_ref()
+        .and_then(|c| c.fields.get(requests::REPLACES_LINE_FIELD))
+        .and_then(Value::as_str)
 }
 
 fn is_open(order: &Order) -> Result<(), &'static str> {
@@ -628,8 +675,13 @@ impl Oms for CommercetoolsOms {
             let order = self.to_order(op, &current)?;
             is_open(&order)
                 .map_err(|why| PortError::rejected(op, why).with_context("order_id", id))?;
-            let mut staged = Self::item_actions(op, &current, &request.changes)
-                .map_err(|e| e.with_context("order_id", id))?;
+            let mut staged = Self::item_actions(
+                op,
+                &current,
+                &request.changes,
+                &self.config.line_item_type_key,
+            )
+            .map_err(|e| e.with_context("order_id", id))?;
             if staged.is_empty() {
                 return Ok(order);
             }

@@ -385,14 +385,25 @@ pub fn remove_line_item(line: &LineId) -> Value {
     json!({ "action": "removeLineItem", "lineItemId": line.as_str() })
 }
 
+/// Line item custom field (on the line item Type) naming the line a swapped-in line replaces, so
+/// a repeated swap finds it.
+pub const REPLACES_LINE_FIELD: &str = "orderAgentReplacesLine";
+
 /// The `addLineItem` staged action for variant `variant_id` (the variant's numeric id within the
-/// product).
-pub fn add_line_item(product: &ProductId, variant_id: i64, quantity: u32) -> Value {
+/// product), with custom fields of the line item Type keyed `type_key`.
+pub fn add_line_item(
+    product: &ProductId,
+    variant_id: i64,
+    quantity: u32,
+    type_key: &str,
+    fields: serde_json::Map<String, Value>,
+) -> Value {
     json!({
         "action": "addLineItem",
         "productId": product.as_str(),
         "variantId": variant_id,
         "quantity": quantity,
+        "custom": { "type": { "typeId": "type", "key": type_key }, "fields": Value::Object(fields) },
     })
 }
 

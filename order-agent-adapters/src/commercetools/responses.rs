@@ -127,7 +127,7 @@ pub(crate) struct CtLineItem {
     #[serde(default)]
     tax_rate: Option<CtTaxRate>,
     #[serde(default)]
-    custom: Option<CustomFields>,
+    pub(crate) custom: Option<CustomFields>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

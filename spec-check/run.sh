@@ -20,6 +20,7 @@ checks=(
     "ups-tracking|ups/ups_Tracking.yaml|ORDER_AGENT_PRISM_UPS_TRACKING|ups_spec|ups"
     "ups-shipping|ups/ups_Shipping.yaml|ORDER_AGENT_PRISM_UPS_SHIPPING|ups_spec|ups"
     "ups-oauth|ups/ups_OAuthClientCredentials.yaml|ORDER_AGENT_PRISM_UPS_OAUTH|ups_spec|ups"
+    "commercetools|commercetools/orders.request-subset.json|ORDER_AGENT_PRISM_COMMERCETOOLS|commercetools_spec|commercetools"
 )
 
 cd "$here"

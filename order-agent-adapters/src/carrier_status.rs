@@ -1,4 +1,7 @@
-//! Carrier status normalisation as data: each carrier adapter declares one [`StatusTable`], a
+//! What the carrier adapters share: status normalisation as data, and the address check before
+//! a label is bought ([`missing_parts`]).
+//!
+//! Status normalisation as data: each carrier adapter declares one [`StatusTable`], a
 //! static slice of rows `(vendor code, optional detail code) → TrackingStatus` with a fallback,
 //! so supporting a new vendor code (or a new carrier) is a row, not code.
 //!
@@ -9,7 +12,7 @@
 //!
 //! [`Carrier`]: order_agent_core::ports::Carrier
 
-use order_agent_core::domain::TrackingStatus;
+use order_agent_core::domain::{Address, TrackingStatus};
 
 /// The code of a row that applies to its detail code whatever the vendor code is.
 pub const ANY_CODE: &str = "*";
@@ -135,6 +138,34 @@ impl StatusTable {
             .copied()
             .filter(|detail| !self.maps_detail(detail))
             .collect()
+    }
+}
+
+/// What is missing from `address` for a carrier to ship from or to it, in plain words; `None`
+/// when nothing is.
+pub fn missing_parts(address: &Address) -> Option<String> {
+    let mut missing = Vec::new();
+    let blank = |s: &str| s.trim().is_empty();
+    if blank(&address.name) {
+        missing.push("name");
+    }
+    if blank(&address.line1) {
+        missing.push("street");
+    }
+    if blank(&address.postcode) {
+        missing.push("postcode");
+    }
+    if blank(&address.city) {
+        missing.push("city");
+    }
+    let country = address.country.trim();
+    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
+        missing.push("two-letter country code");
+    }
+    if missing.is_empty() {
+        None
+    } else {
+        Some(format!("the address lacks: {}", missing.join(", ")))
     }
 }
 

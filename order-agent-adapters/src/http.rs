@@ -235,10 +235,26 @@ impl HttpSender {
         &self.base_url
     }
 
-    /// Sends `request` and reads the whole response. Transport failures map to
+    /// Sends `request` and returns its 2xx response; any other status becomes an error through
+    /// `error` (the adapter's one error table). Transport failures map to
     /// [`Timeout`](order_agent_core::ports::PortErrorKind::Timeout) (no answer in time: the effect
     /// may have happened) or [`Unavailable`](order_agent_core::ports::PortErrorKind::Unavailable)
     /// (no connection).
+    pub async fn send_checked(
+        &self,
+        request: &WireRequest,
+        error: fn(&'static str, &WireResponse) -> PortError,
+    ) -> PortResult<WireResponse> {
+        let response = self.send(request).await?;
+        if (200..300).contains(&response.status) {
+            Ok(response)
+        } else {
+            Err(error(request.operation, &response))
+        }
+    }
+
+    /// Sends `request` and returns the response whatever its status; errors as for
+    /// [`send_checked`](Self::send_checked).
     pub async fn send(&self, request: &WireRequest) -> PortResult<WireResponse> {
         let op = request.operation;
         let url = format!("{}{}", self.base_url, request.path_and_query());
@@ -306,6 +322,21 @@ pub fn status_error(op: &'static str, response: &WireResponse) -> PortError {
         _ => PortError::unexpected(op, "unexpected status"),
     };
     err.with_context("status", status)
+}
+
+/// Parses a 2xx JSON body of `vendor`'s API; a body that does not parse is
+/// [`Unexpected`](order_agent_core::ports::PortErrorKind::Unexpected), with the status in its
+/// context.
+pub fn parse_json<T: serde::de::DeserializeOwned>(
+    vendor: &'static str,
+    op: &'static str,
+    response: &WireResponse,
+) -> PortResult<T> {
+    serde_json::from_slice(&response.body).map_err(|e| {
+        PortError::unexpected(op, format!("cannot read the {vendor} response"))
+            .with_context("status", response.status)
+            .with_source(e)
+    })
 }
 
 #[cfg(test)]

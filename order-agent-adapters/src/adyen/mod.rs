@@ -183,12 +183,7 @@ impl AdyenPayments {
     }
 
     async fn call(&self, request: &WireRequest) -> PortResult<WireResponse> {
-        let response = self.http.send(request).await?;
-        if (200..300).contains(&response.status) {
-            Ok(response)
-        } else {
-            Err(responses::error(request.operation, &response))
-        }
+        self.http.send_checked(request, responses::error).await
     }
 
     /// Sends the reserved refund. Only a first attempt refused for good releases the

@@ -32,11 +32,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     op: &'static str,
     response: &WireResponse,
 ) -> PortResult<T> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        PortError::unexpected(op, "cannot read the adyen response")
-            .with_context("status", response.status)
-            .with_source(e)
-    })
+    crate::http::parse_json("adyen", op, response)
 }
 
 /// Adyen error codes that mean "understood, refused under Adyen's rules": 137, invalid amount

@@ -357,11 +357,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     op: &'static str,
     response: &WireResponse,
 ) -> PortResult<T> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        PortError::unexpected(op, "cannot read the commercetools response")
-            .with_context("status", response.status)
-            .with_source(e)
-    })
+    crate::http::parse_json("commercetools", op, response)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -147,12 +147,7 @@ impl DatatransPayments {
     }
 
     async fn call(&self, request: &WireRequest) -> PortResult<WireResponse> {
-        let response = self.http.send(request).await?;
-        if (200..300).contains(&response.status) {
-            Ok(response)
-        } else {
-            Err(responses::error(request.operation, &response))
-        }
+        self.http.send_checked(request, responses::error).await
     }
 
     /// The status of transaction `id`, `None` when Datatrans does not know it.

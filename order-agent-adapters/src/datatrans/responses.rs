@@ -158,11 +158,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     op: &'static str,
     response: &WireResponse,
 ) -> PortResult<T> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        PortError::unexpected(op, "cannot read the datatrans response")
-            .with_context("status", response.status)
-            .with_source(e)
-    })
+    crate::http::parse_json("datatrans", op, response)
 }
 
 /// The one table from Datatrans' `error.code` (then the HTTP status) to a [`PortErrorKind`].

@@ -224,12 +224,7 @@ impl EasyPostCarrier {
     }
 
     async fn call(&self, request: &WireRequest) -> PortResult<WireResponse> {
-        let response = self.http.send(request).await?;
-        if (200..300).contains(&response.status) {
-            Ok(response)
-        } else {
-            Err(responses::error(request.operation, &response))
-        }
+        self.http.send_checked(request, responses::error).await
     }
 
     /// The tracking of tracker `id` (`trk_...`), e.g. one a webhook named, for carrier slug

@@ -59,33 +59,7 @@ pub fn retrieve_tracker(config: &EasyPostConfig, id: &str) -> WireRequest {
     }
 }
 
-/// What is missing from `address` for EasyPost to ship from or to it, in plain words; `None`
-/// when nothing is.
-pub fn missing_parts(address: &Address) -> Option<String> {
-    let mut missing = Vec::new();
-    let blank = |s: &str| s.trim().is_empty();
-    if blank(&address.name) {
-        missing.push("name");
-    }
-    if blank(&address.line1) {
-        missing.push("street");
-    }
-    if blank(&address.postcode) {
-        missing.push("postcode");
-    }
-    if blank(&address.city) {
-        missing.push("city");
-    }
-    let country = address.country.trim();
-    if country.len() != 2 || !country.chars().all(|c| c.is_ascii_alphabetic()) {
-        missing.push("two-letter country code");
-    }
-    if missing.is_empty() {
-        None
-    } else {
-        Some(format!("the address lacks: {}", missing.join(", ")))
-    }
-}
+pub use crate::carrier_status::missing_parts;
 
 /// An address in EasyPost's shape; `phone` where given.
 pub fn address_json(address: &Address, phone: Option<&str>) -> Map<String, Value> {

@@ -146,11 +146,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     op: &'static str,
     response: &WireResponse,
 ) -> PortResult<T> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        PortError::unexpected(op, "cannot read the easypost response")
-            .with_context("status", response.status)
-            .with_source(e)
-    })
+    crate::http::parse_json("easypost", op, response)
 }
 
 /// The one table from EasyPost's status and error code to a port error kind.

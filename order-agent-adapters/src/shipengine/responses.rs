@@ -112,11 +112,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     op: &'static str,
     response: &WireResponse,
 ) -> PortResult<T> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        PortError::unexpected(op, "cannot read the shipengine response")
-            .with_context("status", response.status)
-            .with_source(e)
-    })
+    crate::http::parse_json("shipengine", op, response)
 }
 
 /// The one table from ShipEngine's status and error type to a port error kind.

@@ -113,12 +113,7 @@ impl StripePayments {
     }
 
     async fn call(&self, request: &WireRequest) -> PortResult<WireResponse> {
-        let response = self.http.send(request).await?;
-        if (200..300).contains(&response.status) {
-            Ok(response)
-        } else {
-            Err(responses::error(request.operation, &response))
-        }
+        self.http.send_checked(request, responses::error).await
     }
 
     async fn lookup(&self, op: &'static str, id: &PaymentId) -> PortResult<Option<StripePayment>> {

@@ -105,11 +105,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     op: &'static str,
     response: &WireResponse,
 ) -> PortResult<T> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        PortError::unexpected(op, "cannot read the stripe response")
-            .with_context("status", response.status)
-            .with_source(e)
-    })
+    crate::http::parse_json("stripe", op, response)
 }
 
 /// The one table from Stripe's status, error type and code to a [`PortErrorKind`]; the

@@ -258,11 +258,7 @@ pub(crate) fn parse<T: serde::de::DeserializeOwned>(
     op: &'static str,
     response: &WireResponse,
 ) -> PortResult<T> {
-    serde_json::from_slice(&response.body).map_err(|e| {
-        PortError::unexpected(op, "cannot read the ups response")
-            .with_context("status", response.status)
-            .with_source(e)
-    })
+    crate::http::parse_json("ups", op, response)
 }
 
 /// The one table from UPS's status to a port error kind; UPS's error code goes in the context.

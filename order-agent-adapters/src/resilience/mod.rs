@@ -7,7 +7,8 @@
 //! 1. fails fast with [`Unavailable`](PortErrorKind::Unavailable) while the circuit is open, so the
 //!    agent escalates "system unavailable" instead of waiting or guessing;
 //! 2. waits for a token of the account's rate limiter (a token bucket at a share, 80% by default,
-//!    of the vendor's published limit);
+//!    of the vendor's published limit, which also never grants more than that share in any
+//!    one-second window, the window vendors count in);
 //! 3. runs the inner call under a per-attempt timeout (a timeout is
 //!    [`Timeout`](PortErrorKind::Timeout): the effect may have happened);
 //! 4. on a retryable error retries, with jittered exponential backoff that waits at least what
@@ -116,7 +117,11 @@ pub struct RateLimitConfig {
     /// clients of the account.
     #[serde(default = "default_share")]
     pub share: f64,
-    /// Requests that may go at once after a quiet spell; one second's worth when absent.
+    /// Requests that may go at once after a quiet spell; when absent, the headroom the share
+    /// leaves in one second (published minus effective rate, at least one: 5 of Stripe's 25), so
+    /// that a burst followed by a second at the full rate stays within the published limit.
+    /// Whatever the burst, no second ever holds more than [`per_window`](Self::per_window)
+    /// requests.
     #[serde(default)]
     pub burst: Option<u32>,
 }
@@ -138,6 +143,25 @@ impl RateLimitConfig {
     /// Requests per second this process allows itself.
     pub fn effective_per_second(&self) -> f64 {
         self.published_per_second * self.share
+    }
+
+    /// The most requests this process sends in any one-second window: the effective rate rounded
+    /// down, at least one. Vendors count per second in a window, so this, not the bucket's
+    /// average, is what keeps them from answering 429.
+    pub fn per_window(&self) -> usize {
+        let whole = self.effective_per_second().floor();
+        if whole >= 1.0 && whole.is_finite() {
+            // Bounded by the check above and by any rate a vendor publishes.
+            whole.min(f64::from(u32::MAX)) as usize
+        } else {
+            1
+        }
+    }
+
+    fn default_burst(&self) -> f64 {
+        (self.published_per_second - self.effective_per_second())
+            .floor()
+            .max(1.0)
     }
 }
 
@@ -230,8 +254,8 @@ impl ResilienceLayer {
                 let rate = limit.effective_per_second();
                 let burst = limit
                     .burst
-                    .map_or(rate.floor().max(1.0), |b| f64::from(b.max(1)));
-                Some(TokenBucket::new(rate, burst))
+                    .map_or_else(|| limit.default_burst(), |b| f64::from(b.max(1)));
+                Some(TokenBucket::new(rate, burst, limit.per_window()))
             }
             None => None,
         };

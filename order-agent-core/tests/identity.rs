@@ -462,6 +462,7 @@ async fn a_short_answer_of_details_keeps_the_conversations_language() {
 #[tokio::test]
 async fn parcels_are_tracked_during_verification_once_and_shown_only_when_verified() {
     use order_agent_core::ports::carrier::ops::TRACK;
+    use order_agent_core::ports::oms::ops as oms_ops;
     let world = World::demo();
     let agent = world
         .agent_with_builtin_understanding(World::demo_policy().unwrap())
@@ -507,6 +508,10 @@ async fn parcels_are_tracked_during_verification_once_and_shown_only_when_verifi
         )
         .await
         .unwrap();
+    let (by_number, by_id) = (
+        world.oms.calls().count(oms_ops::ORDER_BY_NUMBER),
+        world.oms.calls().count(oms_ops::ORDER),
+    );
     let right = agent
         .handle_message(
             Channel::WebChat,
@@ -515,6 +520,10 @@ async fn parcels_are_tracked_during_verification_once_and_shown_only_when_verifi
         )
         .await
         .unwrap();
+    // The order found in the first turn is re-read by id, alongside the carrier, not looked up
+    // by number again before it.
+    assert_eq!(world.oms.calls().count(oms_ops::ORDER_BY_NUMBER), by_number);
+    assert_eq!(world.oms.calls().count(oms_ops::ORDER), by_id + 1);
     assert!(
         matches!(right.reply, Reply::OrderStatus { .. }),
         "{:?}",

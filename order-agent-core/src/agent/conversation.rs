@@ -3,12 +3,12 @@
 use chrono::Duration;
 use std::collections::HashMap;
 
-use futures_util::future::{join, join3, join_all};
+use futures_util::future::{join, join3, join4, join_all};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    CancellationReason, Channel, ContactPoint, Customer, Order, OrderNumber, Priority,
-    ResolutionKind, ReturnLine, ReturnReason, ReturnRequest, ShipmentId,
+    CancellationReason, Channel, ContactPoint, Customer, CustomerId, Order, OrderId, OrderNumber,
+    Priority, ResolutionKind, ReturnLine, ReturnReason, ReturnRequest, ShipmentId, TrackingNumber,
 };
 use crate::flows::identity::{same_order_number, verify, IdentityClaim, Verification};
 use crate::flows::wismo::{is_open, order_summary, wismo, WismoInput};
@@ -50,6 +50,44 @@ struct Pending {
     /// ("I want to return the sweater") refers to it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     focus: Option<OrderNumber>,
+    /// The order a number named while the requester was not yet verified led to: ids and
+    /// parcels only, never shown, so that the next turn re-reads it at the same time as the
+    /// customer and the carrier instead of before them. Forgotten with the request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    candidate: Option<Candidate>,
+}
+
+/// See [`Pending::candidate`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Candidate {
+    number: OrderNumber,
+    order_id: OrderId,
+    customer_id: CustomerId,
+    parcels: Vec<Parcel>,
+}
+
+/// A labelled parcel: enough to ask its carrier.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Parcel {
+    shipment_id: ShipmentId,
+    carrier: String,
+    tracking_number: TrackingNumber,
+}
+
+impl Parcel {
+    fn all_of(order: &Order) -> Vec<Parcel> {
+        order
+            .shipments
+            .iter()
+            .filter_map(|s| {
+                Some(Parcel {
+                    shipment_id: s.id.clone(),
+                    carrier: s.carrier.clone(),
+                    tracking_number: s.tracking_number.clone()?,
+                })
+            })
+            .collect()
+    }
 }
 
 impl Pending {
@@ -100,7 +138,7 @@ struct Ctx {
     reasons: Vec<String>,
     /// Tracking fetched during verification, while the customer was being looked up; only
     /// ever shown once the requester is verified (this turn only, never stored).
-    prefetched: HashMap<ShipmentId, Option<Tracking>>,
+    prefetched: HashMap<(ShipmentId, TrackingNumber), Option<Tracking>>,
 }
 
 impl Ctx {
@@ -511,32 +549,61 @@ impl Agent {
         let mut customer: Option<Customer> = None;
         let mut recent: Option<Vec<Order>> = None;
         if let Some(number) = claim.order_numbers.first() {
-            if let Some(order) = oms.order_by_number(number).await? {
-                // Only when this message may verify: no carrier calls for bare guesses.
-                let may_verify = !claim.emails.is_empty()
-                    || !claim.postcodes.is_empty()
-                    || !claim.phones.is_empty()
-                    || ctx.key.channel != Channel::WebChat;
-                let parcels =
-                    order
-                        .shipments
-                        .iter()
-                        .filter(|_| prefetch_tracking && may_verify)
-                        .map(|s| async move {
-                            (s.id.clone(), self.ports.carrier.track_shipment(s).await)
-                        });
-                let (found, theirs, tracked) = join3(
-                    oms.customer(&order.customer_id),
-                    oms.orders_of_customer(&order.customer_id, self.config.recent_orders),
-                    join_all(parcels),
+            // Only when this message may verify: no carrier calls for bare guesses.
+            let may_verify = !claim.emails.is_empty()
+                || !claim.postcodes.is_empty()
+                || !claim.phones.is_empty()
+                || ctx.key.channel != Channel::WebChat;
+            let track = prefetch_tracking && may_verify;
+            let remembered = ctx
+                .pending
+                .candidate
+                .clone()
+                .filter(|c| same_order_number(&c.number, number));
+            let mut found = None;
+            if let Some(candidate) = remembered {
+                // Named in an earlier turn: re-read the order (it may have changed) at the same
+                // time as everything that depends on it.
+                let (order, who, theirs, tracked) = join4(
+                    oms.order(&candidate.order_id),
+                    oms.customer(&candidate.customer_id),
+                    oms.orders_of_customer(&candidate.customer_id, self.config.recent_orders),
+                    self.track_parcels(candidate.parcels.iter().filter(|_| track)),
                 )
                 .await;
-                customer = found?;
-                recent = Some(theirs?);
+                let order = order?.filter(|o| {
+                    o.customer_id == candidate.customer_id && same_order_number(&o.number, number)
+                });
+                if let Some(order) = order {
+                    found = Some((order, who?, theirs?, tracked));
+                }
+            }
+            if found.is_none() {
+                if let Some(order) = oms.order_by_number(number).await? {
+                    let parcels: Vec<Parcel> = Parcel::all_of(&order);
+                    let (who, theirs, tracked) = join3(
+                        oms.customer(&order.customer_id),
+                        oms.orders_of_customer(&order.customer_id, self.config.recent_orders),
+                        self.track_parcels(parcels.iter().filter(|_| track)),
+                    )
+                    .await;
+                    found = Some((order, who?, theirs?, tracked));
+                }
+            }
+            if let Some((order, who, theirs, tracked)) = found {
+                ctx.pending.candidate = Some(Candidate {
+                    number: number.clone(),
+                    order_id: order.id.clone(),
+                    customer_id: order.customer_id.clone(),
+                    parcels: Parcel::all_of(&order),
+                });
+                customer = who;
+                recent = Some(theirs);
                 // A failed prefetch is simply fetched again when answering.
-                for (shipment, tracking) in tracked {
+                for (parcel, tracking) in tracked {
                     if let Ok(tracking) = tracking {
-                        ctx.prefetched.insert(shipment, tracking);
+                        ctx.prefetched
+                            .insert((parcel.shipment_id, parcel.tracking_number), tracking);
                     }
                 }
                 orders.push(order);
@@ -734,6 +801,22 @@ impl Agent {
         Reply::SystemUnavailable
     }
 
+    /// Tracks `parcels` at once; each with its result.
+    async fn track_parcels<'p>(
+        &self,
+        parcels: impl Iterator<Item = &'p Parcel>,
+    ) -> Vec<(Parcel, Result<Option<Tracking>, PortError>)> {
+        join_all(parcels.map(|p| async move {
+            let tracking = self
+                .ports
+                .carrier
+                .track(&p.carrier, &p.tracking_number)
+                .await;
+            (p.clone(), tracking)
+        }))
+        .await
+    }
+
     async fn answer_wismo(
         &self,
         ctx: &mut Ctx,
@@ -750,7 +833,11 @@ impl Agent {
         let prefetched = &ctx.prefetched;
         let calls = orders.iter().filter(|o| wanted(o)).flat_map(|o| {
             o.shipments.iter().map(move |s| async move {
-                let tracking = match prefetched.get(&s.id) {
+                let known = s
+                    .tracking_number
+                    .as_ref()
+                    .and_then(|n| prefetched.get(&(s.id.clone(), n.clone())));
+                let tracking = match known {
                     Some(tracking) => Ok(tracking.clone()),
                     None => self.ports.carrier.track_shipment(s).await,
                 };

@@ -5,7 +5,8 @@
 //! operation, the number of calls by outcome (`ok` or the [`PortErrorKind`] name) and a latency
 //! histogram into a shared [`CallMetrics`], which renders them in the Prometheus text format.
 //! Every call runs in a `port_call` tracing span with `port` and `operation` fields only: no
-//! arguments, so no personal data.
+//! arguments, so no personal data; a `debug` event in it at the end gives the outcome and the
+//! latency.
 //!
 //! It lives next to the port traits because it depends on nothing but them: every shell (the
 //! HTTP service, the queue workers, a shop's own binary) can meter its ports, whatever adapters
@@ -155,12 +156,21 @@ impl CallMetrics {
         let (port, op) = split(operation);
         let span = tracing::info_span!("port_call", port, operation = op);
         let started = Instant::now();
-        let result = call.instrument(span).await;
+        let result = call.instrument(span.clone()).await;
+        let elapsed = started.elapsed();
         let outcome = match &result {
             Ok(_) => "ok",
             Err(e) => e.kind().as_str(),
         };
-        self.record(operation, outcome, started.elapsed());
+        self.record(operation, outcome, elapsed);
+        // The outcome only, never the error's message: a vendor's words may quote the customer.
+        span.in_scope(|| {
+            tracing::debug!(
+                outcome,
+                elapsed_ms = elapsed.as_millis() as u64,
+                "port call"
+            )
+        });
         result
     }
 }

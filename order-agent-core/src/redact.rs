@@ -287,7 +287,7 @@ fn classify(b: &[u8], r: &Run, last: usize) -> Option<&'static str> {
     let in_fours = n >= 3
         && uniform
         && lens().take(n - 1).all(|l| l == 4)
-        && (1..=4).contains(&lens().last().unwrap_or(0));
+        && (1..=4).contains(&lens().next_back().unwrap_or(0));
     let amex = uniform && lens().eq([4, 6, 5]);
     let luhn = luhn_holds((0..count).map(digit));
     let card = in_fours || amex || (luhn && (n == 1 || (count >= 13 && uniform)));

@@ -2,7 +2,7 @@
 //! stay free of it.
 //!
 //! A [`Metered`] port delegates every call to the port inside and records, per port and
-//! operation, the number of calls by outcome (`ok` or the [`PortErrorKind`] name) and a latency
+//! operation, the number of calls by outcome (`ok` or the [`PortErrorKind`](super::PortErrorKind) name) and a latency
 //! histogram into a shared [`CallMetrics`], which renders them in the Prometheus text format.
 //! Every call runs in a `port_call` tracing span with `port` and `operation` fields only: no
 //! arguments, so no personal data; a `debug` event in it at the end gives the outcome and the

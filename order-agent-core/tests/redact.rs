@@ -123,6 +123,25 @@ proptest! {
     }
 
     #[test]
+    fn digit_and_symbol_soup_is_redacted_idempotently(text in "[0-9 +()/@.a-zA-Z#_-]{0,80}") {
+        let once = redact(&text).into_owned();
+        let twice = redact(&once);
+        prop_assert_eq!(&once, twice.as_ref());
+    }
+
+    #[test]
+    fn near_misses_are_redacted_idempotently(tokens in prop::collection::vec(prop::sample::select(vec![
+        "rue", "via", "de", "l'", "Roma", "Bahnhofstrasse", "Hauptstr.", "12", "3a", "Main",
+        "Street", "St.", "+41", "0041", "079", "123", "45", "67", "4111", "1111", "CH93", "0076",
+        "@", "anna", "example.ch", ",", ".", "-", " ", "(0)", "#", "_",
+    ]), 0..16)) {
+        let text = tokens.concat();
+        let once = redact(&text).into_owned();
+        let twice = redact(&once);
+        prop_assert_eq!(&once, twice.as_ref(), "from {:?}", text);
+    }
+
+    #[test]
     fn text_without_personal_data_is_borrowed(text in clean_text()) {
         let redacted = redact(&text);
         prop_assert!(matches!(redacted, Cow::Borrowed(_)), "{text:?} became {redacted:?}");

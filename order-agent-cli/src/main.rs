@@ -21,6 +21,7 @@ macro_rules! outln {
 
 mod error;
 mod input;
+mod logs;
 mod policy;
 mod serve;
 mod simulate;
@@ -56,13 +57,14 @@ enum LogFormat {
     Json,
 }
 
-/// Installs the log subscriber; `RUST_LOG` chooses what is logged.
+/// Installs the log subscriber; `RUST_LOG` chooses what is logged. Every line is redacted
+/// (emails, phones, cards, IBANs, street addresses) before it is written.
 fn init_logs(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,order_agent_core=info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(logs::RedactingWriter::new(std::io::stderr));
     // A subscriber installed earlier (by an embedding host) wins; nothing to do then.
     let _ = match format {
         LogFormat::Text => builder.try_init(),

@@ -30,12 +30,29 @@ struct Server {
 
 impl Server {
     fn start(args: &[&str]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_order-agent"))
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0"])
-            .args(args)
+        Server::spawn(
+            Command::new(env!("CARGO_BIN_EXE_order-agent"))
+                .arg("serve")
+                .args(["--listen", "127.0.0.1:0"])
+                .args(args)
+                .stderr(Stdio::inherit()),
+        )
+    }
+
+    /// Started with JSON logs of everything (`RUST_LOG=debug`) written to `log`.
+    fn start_logging_to(log: &Path, args: &[&str]) -> Server {
+        Server::spawn(
+            Command::new(env!("CARGO_BIN_EXE_order-agent"))
+                .args(["--log-format", "json", "serve", "--listen", "127.0.0.1:0"])
+                .args(args)
+                .env("RUST_LOG", "debug")
+                .stderr(std::fs::File::create(log).unwrap()),
+        )
+    }
+
+    fn spawn(command: &mut Command) -> Server {
+        let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
             .spawn()
             .expect("the binary starts");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
@@ -430,6 +447,56 @@ fn health_and_metrics_report_the_service() {
         "order_agent_http_request_duration_seconds_count{method=\"POST\",route=\"/api/messages\",status=\"200\"} 1\n"
     ), "{text}");
     assert!(text.contains("le=\"+Inf\""));
+    assert!(
+        text.contains("# TYPE order_agent_queue_pending gauge\norder_agent_queue_pending 0\n"),
+        "{text}"
+    );
+    // The chat turn looked the order up through the metered OMS port.
+    assert!(
+        text.contains("# TYPE order_agent_vendor_calls_total counter\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("order_agent_vendor_calls_total{port=\"oms\",operation=\"order_by_number\",outcome=\"ok\"} "),
+        "{text}"
+    );
+    assert!(
+        text.contains("order_agent_vendor_call_seconds_bucket{port=\"oms\",operation=\"order_by_number\",le=\"+Inf\"} "),
+        "{text}"
+    );
+    assert!(text.contains("# TYPE order_agent_vendor_call_seconds histogram\n"));
+}
+
+#[test]
+fn debug_json_logs_carry_port_calls_but_no_personal_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let server = Server::start_logging_to(&log, &["--in-memory"]);
+    server.say("chat-logs", "Where is my order #1001?");
+    server.say("chat-logs", "anna.mueller@example.ch, 8008");
+    server.say(
+        "chat-logs",
+        "Please send it to Seefeldstrasse 9 instead, call me on +41 79 123 45 67",
+    );
+    server.say("chat-logs", "I want to talk to a real person");
+    assert!(server.stop().success());
+    let logs = std::fs::read_to_string(&log).unwrap();
+    for line in logs.lines().filter(|l| l.starts_with('{')) {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("{e}: {line}"));
+    }
+    assert!(logs.contains("\"port_call\""), "{logs}");
+    assert!(logs.contains("\"operation\":\"order_by_number\""), "{logs}");
+    for personal in [
+        "anna.mueller@example.ch",
+        "Seefeldstrasse",
+        "79 123 45 67",
+        "Bahnhofstrasse",
+    ] {
+        assert!(
+            !logs.contains(personal),
+            "the logs contain `{personal}`:\n{logs}"
+        );
+    }
 }
 
 #[test]

@@ -7,6 +7,7 @@ pub mod flows;
 pub mod money;
 pub mod policy;
 pub mod ports;
+pub mod redact;
 pub mod replies;
 pub mod understanding;
 

@@ -354,7 +354,8 @@ impl VerifiedAddress {
                 .iter()
                 .map(|e| e.message.trim())
                 .find(|m| !m.is_empty())
-                .map(str::to_owned)
+                // The carrier's words can quote the address.
+                .map(|m| order_agent_core::redact::redact(m).into_owned())
                 .unwrap_or_else(|| "the carrier cannot deliver to this address".to_owned());
             return Ok(AddressValidation::Invalid { reason });
         }

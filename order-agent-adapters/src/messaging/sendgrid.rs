@@ -170,7 +170,10 @@ fn outcome(op: &'static str, response: &WireResponse) -> PortResult<Delivery> {
                 Some(e) => Ok(Delivery::Rejected {
                     reason: format!(
                         "sendgrid refused the recipient: {}",
-                        e.message.as_deref().unwrap_or("invalid address")
+                        // The message can quote the email address.
+                        order_agent_core::redact::redact(
+                            e.message.as_deref().unwrap_or("invalid address")
+                        )
                     ),
                 }),
                 None => Err(PortError::invalid_input(op, "sendgrid refused the request")

@@ -251,7 +251,11 @@ fn outcome_of_error(
                 .with_context("smtp_code", code)
                 .with_source(error)),
                 _ => Ok(Delivery::Rejected {
-                    reason: format!("the mail server refused the message: {error}"),
+                    // The server's answer usually quotes the recipient's address.
+                    reason: format!(
+                        "the mail server refused the message: {}",
+                        order_agent_core::redact::redact(&error.to_string())
+                    ),
                 }),
             };
         }

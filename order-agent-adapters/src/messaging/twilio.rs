@@ -17,6 +17,7 @@ use async_trait::async_trait;
 use order_agent_core::domain::Channel;
 use order_agent_core::ports::messaging::ops;
 use order_agent_core::ports::{Delivery, Messaging, OutboundMessage, PortError, PortResult};
+use order_agent_core::redact::redact;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -216,10 +217,13 @@ fn outcome(op: &'static str, response: &WireResponse) -> PortResult<Delivery> {
         Some(code) if RECIPIENT_REFUSED_CODES.contains(&code) => Ok(Delivery::Rejected {
             reason: format!(
                 "twilio refused the recipient ({code}): {}",
-                error
-                    .as_ref()
-                    .and_then(|e| e.message.as_deref())
-                    .unwrap_or("no reason given")
+                // Twilio's message quotes the phone number.
+                redact(
+                    error
+                        .as_ref()
+                        .and_then(|e| e.message.as_deref())
+                        .unwrap_or("no reason given")
+                )
             ),
         }),
         Some(code) => Err(status_error(op, response).with_context("twilio_code", code)),

@@ -194,10 +194,13 @@ fn outcome(op: &'static str, response: &WireResponse) -> PortResult<Delivery> {
         Some(code) if RECIPIENT_REFUSED_CODES.contains(&code) => Ok(Delivery::Rejected {
             reason: format!(
                 "whatsapp refused the recipient ({code}): {}",
-                error
-                    .as_ref()
-                    .and_then(|e| e.message.as_deref())
-                    .unwrap_or("no reason given")
+                // The message can quote the phone number.
+                order_agent_core::redact::redact(
+                    error
+                        .as_ref()
+                        .and_then(|e| e.message.as_deref())
+                        .unwrap_or("no reason given")
+                )
             ),
         }),
         Some(code) if RATE_LIMIT_CODES.contains(&code) => {

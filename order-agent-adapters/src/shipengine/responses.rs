@@ -258,7 +258,8 @@ impl ValidationResult {
                 .iter()
                 .map(|m| m.message.trim())
                 .find(|m| !m.is_empty())
-                .map(str::to_owned)
+                // The carrier's words can quote the address.
+                .map(|m| order_agent_core::redact::redact(m).into_owned())
         };
         match self.status.as_str() {
             "verified" | "warning" => {

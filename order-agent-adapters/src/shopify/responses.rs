@@ -13,6 +13,7 @@ use order_agent_core::domain::{
     TrackingNumber, TrackingStatus,
 };
 use order_agent_core::ports::{PortError, PortResult};
+use order_agent_core::redact::redact;
 use order_agent_core::{Currency, Money};
 use rust_decimal::Decimal;
 use serde::de::DeserializeOwned;
@@ -208,7 +209,7 @@ pub(crate) fn graphql_error(
     } else {
         err.with_context("code", code)
     };
-    err.with_context("shopify_message", truncate(&message, 300))
+    err.with_context("shopify_message", vendor_message(&message))
 }
 
 /// One `userErrors` entry of a mutation.
@@ -266,11 +267,13 @@ pub fn user_error(op: &'static str, errors: &[UserError]) -> PortError {
     } else {
         err.with_context("code", code)
     };
-    err.with_context("shopify_message", truncate(&first.message, 300))
+    err.with_context("shopify_message", vendor_message(&first.message))
 }
 
-fn truncate(text: &str, max: usize) -> String {
-    text.chars().take(max).collect()
+/// Shopify's own words for an error, for the error's context: redacted, because a user error can
+/// quote the customer's address or email, and cut to 300 characters.
+fn vendor_message(text: &str) -> String {
+    redact(text).chars().take(300).collect()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use order_agent_core::ports::QueueStats;
+use order_agent_core::ports::{CallMetrics, QueueStats};
 
 /// Upper bounds of the request-latency histogram, in seconds.
 const BUCKETS: [f64; 11] = [
@@ -16,6 +16,8 @@ const BUCKETS: [f64; 11] = [
 #[derive(Debug, Default)]
 pub(crate) struct Metrics {
     inner: Mutex<Counters>,
+    /// Calls to the vendors, recorded by the metered ports the agent uses.
+    vendor_calls: CallMetrics,
 }
 
 #[derive(Debug, Default)]
@@ -55,6 +57,11 @@ impl Metrics {
         self.inner
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Where the metered vendor ports record their calls.
+    pub(crate) fn vendor_calls(&self) -> &CallMetrics {
+        &self.vendor_calls
     }
 
     /// A message was handled; `intent` is the wire name of what was understood, if anything.
@@ -211,6 +218,13 @@ impl Metrics {
         if let Some(q) = queue {
             let _ = writeln!(
                 out,
+                "# HELP order_agent_queue_pending Events in the durable queue waiting to be worked.\n\
+                 # TYPE order_agent_queue_pending gauge\n\
+                 order_agent_queue_pending {}",
+                q.pending
+            );
+            let _ = writeln!(
+                out,
                 "# HELP order_agent_queue_events Events in the durable queue, by state.\n\
                  # TYPE order_agent_queue_events gauge"
             );
@@ -242,6 +256,8 @@ impl Metrics {
             let _ = writeln!(out, "{name}_sum{{{labels}}} {}", h.sum);
             let _ = writeln!(out, "{name}_count{{{labels}}} {}", h.count);
         }
+        drop(c);
+        out.push_str(&self.vendor_calls.render());
         out
     }
 }
@@ -289,6 +305,9 @@ mod tests {
         assert!(text.contains("order_agent_intents_total{intent=\"wismo\"} 1\n"));
         assert!(text.contains("reason=\"asked_for \\\"human\\\"\"} 1"));
         assert!(text.contains("order_agent_queue_events{state=\"pending\"} 2\n"));
+        assert!(
+            text.contains("# TYPE order_agent_queue_pending gauge\norder_agent_queue_pending 2\n")
+        );
         let route = "method=\"POST\",route=\"/api/messages\",status=\"200\"";
         assert!(text.contains(&format!(
             "order_agent_http_request_duration_seconds_bucket{{{route},le=\"0.005\"}} 1\n"

@@ -19,8 +19,8 @@ use std::sync::Arc;
 
 use clap::Args;
 use order_agent_adapters::store::{PostgresStore, SqliteStore};
-use order_agent_core::agent::{AcceptBatcher, Agent};
-use order_agent_core::ports::StoreRef;
+use order_agent_core::agent::{AcceptBatcher, Agent, Ports};
+use order_agent_core::ports::{CallMetrics, Metered, StoreRef};
 use order_agent_core::understanding::BuiltinInterpreter;
 use order_agent_testkit::fakes::FakeHelpdesk;
 use order_agent_testkit::world::World;
@@ -98,9 +98,11 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     let state = config.state_choice(args.state.clone(), args.in_memory);
     let (store, state_description) = open_store(state).await?;
     let world = World::demo();
+    let metrics = Metrics::default();
     let mut ports = world.ports();
     ports.store = store;
     ports.interpreter = Arc::new(BuiltinInterpreter::new());
+    meter_vendors(&mut ports, metrics.vendor_calls());
     let agent = Agent::new(ports, policy, World::demo_config())
         .map_err(|e| CliError::failed(format!("cannot build the agent: {e}")))?;
 
@@ -123,7 +125,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         agent,
         accepter,
         helpdesk: world.helpdesk.clone(),
-        metrics: Metrics::default(),
+        metrics,
         webhook_secrets,
     });
     let shutdown = shutdown_signal()?;
@@ -173,6 +175,17 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
     served.map_err(|e| CliError::failed(format!("the server failed: {e}")))?;
     eprintln!("order-agent serve: stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Wraps every vendor port (not the state store, the understanding or the clock) so that each
+/// call is counted and timed for `/metrics`.
+fn meter_vendors(ports: &mut Ports, calls: &CallMetrics) {
+    ports.oms = Arc::new(Metered::new(ports.oms.clone(), calls.clone()));
+    ports.carrier = Arc::new(Metered::new(ports.carrier.clone(), calls.clone()));
+    ports.payments = Arc::new(Metered::new(ports.payments.clone(), calls.clone()));
+    ports.messaging = Arc::new(Metered::new(ports.messaging.clone(), calls.clone()));
+    ports.helpdesk = Arc::new(Metered::new(ports.helpdesk.clone(), calls.clone()));
+    ports.inventory = Arc::new(Metered::new(ports.inventory.clone(), calls.clone()));
 }
 
 /// The demo shop's clock starts at the shop's "now" (its orders and parcels are laid out around

@@ -29,6 +29,7 @@ pub mod helpdesk;
 pub mod inventory;
 pub mod language;
 pub mod messaging;
+pub mod metered;
 pub mod oms;
 pub mod payments;
 pub mod store;
@@ -42,6 +43,7 @@ pub use helpdesk::{Helpdesk, HelpdeskRef, Ticket, TicketNote, TicketStatus, Tick
 pub use inventory::{Inventory, InventoryRef, RestockRequest, StockMovement};
 pub use language::{Entities, Intent, Interpretation, Interpreter, InterpreterRef};
 pub use messaging::{Delivery, Messaging, MessagingRef, OutboundMessage};
+pub use metered::{CallMetrics, Metered};
 pub use oms::{Oms, OmsExt, OmsRef};
 pub use payments::{Payments, PaymentsExt, PaymentsRef, RefundRequest};
 pub use store::{

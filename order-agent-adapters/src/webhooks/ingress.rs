@@ -27,8 +27,8 @@
 //!
 //! | vendor | translator | agent events |
 //! | --- | --- | --- |
-//! | Shopify | [`ShopifyTranslator`] (feature `shopify`) | `orders/cancelled` → `OrderCancelledUpstream`; `fulfillments/create` and `fulfillments/update` with tracking → one `ShipmentCreated` per tracking number; other topics ignored |
-//! | EasyPost | [`EasyPostTranslator`] (feature `easypost`) | `tracker.created` / `tracker.updated` → one `TrackingUpdate` per tracking detail, for parcels a [`ShipmentResolver`] knows |
+//! | Shopify | `ShopifyTranslator` (feature `shopify`) | `orders/cancelled` → `OrderCancelledUpstream`; `fulfillments/create` and `fulfillments/update` with tracking → one `ShipmentCreated` per tracking number; other topics ignored |
+//! | EasyPost | `EasyPostTranslator` (feature `easypost`) | `tracker.created` / `tracker.updated` → one `TrackingUpdate` per tracking detail, for parcels a [`ShipmentResolver`] knows |
 //! | Stripe | [`NotForTheQueue`] | none: payments settle through the payments port |
 //! | Adyen | [`AdyenTranslator`] | none; each notification item goes to an optional [`AdyenNotificationHook`] (the Adyen ledger), and the answer is `[accepted]` |
 //! | Twilio, SendGrid, Zendesk | [`NotForTheQueue`] | none: message and ticket events are not queue events |
@@ -116,8 +116,9 @@ impl fmt::Debug for Delivery<'_> {
 }
 
 impl Delivery<'_> {
-    /// The header `name` as text, if present and UTF-8.
-    fn header(&self, name: &str) -> Option<&str> {
+    /// The header `name` (ASCII case-insensitive) as trimmed text, if present, UTF-8 and not
+    /// empty.
+    pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .header(name)
             .and_then(|v| std::str::from_utf8(v).ok())
@@ -453,6 +454,7 @@ pub trait AdyenNotificationHook: Send + Sync + fmt::Debug {
 }
 
 #[cfg(feature = "adyen")]
+#[cfg_attr(docsrs, doc(cfg(feature = "adyen")))]
 #[async_trait]
 impl AdyenNotificationHook for crate::adyen::AdyenPayments {
     async fn apply(&self, item: &AdyenNotificationItem) -> PortResult<()> {
@@ -508,6 +510,7 @@ impl Translate for AdyenTranslator {
 // Shopify
 
 #[cfg(feature = "shopify")]
+#[cfg_attr(docsrs, doc(cfg(feature = "shopify")))]
 pub use shopify_translator::ShopifyTranslator;
 
 #[cfg(feature = "shopify")]
@@ -753,6 +756,7 @@ impl ShipmentResolver for InMemoryShipmentResolver {
 }
 
 #[cfg(feature = "easypost")]
+#[cfg_attr(docsrs, doc(cfg(feature = "easypost")))]
 pub use easypost_translator::EasyPostTranslator;
 
 #[cfg(feature = "easypost")]

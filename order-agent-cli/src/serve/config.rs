@@ -86,7 +86,8 @@ pub(crate) struct VendorHookConfig {
     /// The previous secret, still accepted while the vendor moves to the current one.
     #[serde(default)]
     pub(crate) previous_secret: Option<SecretString>,
-    /// The full public URL the vendor calls, as configured at the vendor: Twilio signs it.
+    /// The full public URL the vendor calls, as configured at the vendor: Twilio signs it, so
+    /// it is required for `twilio`.
     #[serde(default)]
     pub(crate) public_url: Option<String>,
 }

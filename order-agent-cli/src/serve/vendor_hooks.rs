@@ -68,6 +68,12 @@ impl VendorHooks {
                         Vendor::ALL.map(|v| format!("`{v}`")).join(", ")
                     ))
                 })?;
+            if vendor == Vendor::Twilio && config.public_url.is_none() {
+                return Err(CliError::usage(
+                    "[webhooks.vendors.twilio]: `public_url` is required: Twilio signs the URL it \
+                     calls",
+                ));
+            }
             let ingress = ingress(vendor, &config, world)?;
             hooks.insert(
                 vendor.as_str(),

@@ -423,6 +423,105 @@ fn webhooks_without_a_configured_secret_are_refused() {
         .contains("no secret is configured"));
 }
 
+/// A Shopify delivery signed as Shopify does: base64 HMAC-SHA256 of the raw body.
+fn shopify_headers<'a>(secret: &str, webhook_id: &'a str, body: &[u8]) -> Vec<(&'a str, String)> {
+    use base64::Engine as _;
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body);
+    let signature = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
+    vec![
+        ("Content-Type", "application/json".to_owned()),
+        ("X-Shopify-Topic", "orders/cancelled".to_owned()),
+        ("X-Shopify-Hmac-Sha256", signature),
+        ("X-Shopify-Webhook-Id", webhook_id.to_owned()),
+        (
+            "X-Shopify-Shop-Domain",
+            "demo-shop.myshopify.com".to_owned(),
+        ),
+    ]
+}
+
+fn post_vendor(server: &Server, vendor: &str, headers: &[(&str, String)], body: &[u8]) -> Response {
+    let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    http(
+        &server.address,
+        "POST",
+        &format!("/webhooks/vendor/{vendor}"),
+        &headers,
+        body,
+    )
+}
+
+#[test]
+fn a_signed_shopify_cancellation_is_accepted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::with_config(
+        dir.path(),
+        "[state]\nin_memory = true\n\
+         [webhooks.vendors.shopify]\nsecret = \"shpss-current\"\nprevious_secret = \"shpss-previous\"\n",
+    );
+    let body = json!({
+        "id": 5735215890518_u64,
+        "admin_graphql_api_id": "gid://shopify/Order/5735215890518",
+        "name": "#1042",
+        "cancelled_at": "2026-01-12T10:40:00+01:00",
+        "cancel_reason": "customer",
+        "financial_status": "refunded",
+        "line_items": [{"id": 14210593767510_u64, "quantity": 1, "title": "Trail runner"}]
+    })
+    .to_string();
+    let body = body.as_bytes();
+
+    let forged = post_vendor(
+        &server,
+        "shopify",
+        &shopify_headers("guess", "d-1", body),
+        body,
+    );
+    assert_eq!(forged.status, 401, "{}", forged.body);
+    let unconfigured = post_vendor(
+        &server,
+        "stripe",
+        &shopify_headers("shpss-current", "d-1", body),
+        body,
+    );
+    assert_eq!(unconfigured.status, 404, "{}", unconfigured.body);
+
+    let first = post_vendor(
+        &server,
+        "shopify",
+        &shopify_headers("shpss-current", "d-1", body),
+        body,
+    );
+    assert_eq!(first.status, 200, "{}", first.body);
+    assert_eq!(
+        first.json(),
+        json!({"accepted": 1, "new": 1, "ignored": null})
+    );
+    // Shopify redelivers with the same webhook id; signed with the previous secret, too.
+    let replay = post_vendor(
+        &server,
+        "shopify",
+        &shopify_headers("shpss-previous", "d-1", body),
+        body,
+    );
+    assert_eq!(replay.status, 200, "{}", replay.body);
+    assert_eq!(
+        replay.json(),
+        json!({"accepted": 1, "new": 0, "ignored": null})
+    );
+
+    let metrics = server.get("/metrics").body;
+    assert!(
+        metrics.contains("order_agent_events_accepted_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("order_agent_events_duplicate_total 1\n"),
+        "{metrics}"
+    );
+}
+
 #[test]
 fn health_and_metrics_report_the_service() {
     let server = Server::start(&["--in-memory"]);

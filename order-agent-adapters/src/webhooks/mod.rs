@@ -57,6 +57,7 @@ pub mod adyen;
 pub mod easypost;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod ingress;
 mod keys;
 pub mod sendgrid;
 pub mod shopify;

@@ -1,5 +1,6 @@
 //! The service's configuration file (TOML) and how the command line overrides it.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -68,6 +69,27 @@ pub(crate) struct WebhookConfig {
     /// The previous secret, still accepted while senders move to the current one.
     #[serde(default)]
     pub(crate) previous_secret: Option<SecretString>,
+    /// Vendors' own webhooks, on `POST /webhooks/vendor/{vendor}`: one table per vendor
+    /// (`shopify`, `stripe`, `adyen`, `easypost`, `twilio`, `sendgrid`, `zendesk`); a vendor
+    /// without a table is answered 404.
+    #[serde(default)]
+    pub(crate) vendors: BTreeMap<String, VendorHookConfig>,
+}
+
+/// `[webhooks.vendors.<name>]`: how one vendor signs its webhooks.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct VendorHookConfig {
+    /// The current signing secret as the vendor shows it (Adyen: the HMAC key in hex;
+    /// SendGrid: the verification public key in base64).
+    pub(crate) secret: SecretString,
+    /// The previous secret, still accepted while the vendor moves to the current one.
+    #[serde(default)]
+    pub(crate) previous_secret: Option<SecretString>,
+    /// The full public URL the vendor calls, as configured at the vendor: Twilio signs it, so
+    /// it is required for `twilio`.
+    #[serde(default)]
+    pub(crate) public_url: Option<String>,
 }
 
 /// Which systems the agent works through. Only the built-in demo shop exists today: every vendor
@@ -185,6 +207,11 @@ impl ServeConfig {
         .flatten()
         .collect()
     }
+
+    /// Takes the vendors' webhook configurations, by vendor name.
+    pub(crate) fn take_vendor_hooks(&mut self) -> BTreeMap<String, VendorHookConfig> {
+        std::mem::take(&mut self.webhooks.vendors)
+    }
 }
 
 #[cfg(test)]
@@ -204,6 +231,12 @@ mod tests {
             [webhooks]
             secret = "new"
             previous_secret = "old"
+            [webhooks.vendors.shopify]
+            secret = "shpss_new"
+            previous_secret = "shpss_old"
+            [webhooks.vendors.twilio]
+            secret = "twilio-token"
+            public_url = "https://shop.example/webhooks/vendor/twilio"
             [vendors]
             shop = "demo"
             [worker]
@@ -213,6 +246,17 @@ mod tests {
         .unwrap();
         assert_eq!(config.listen, Some("127.0.0.1:9000".parse().unwrap()));
         assert_eq!(config.take_webhook_secrets().len(), 2);
+        let hooks = config.take_vendor_hooks();
+        assert_eq!(hooks.keys().collect::<Vec<_>>(), ["shopify", "twilio"]);
+        assert!(hooks["shopify"].previous_secret.is_some());
+        assert!(
+            !format!("{hooks:?}").contains("shpss_new"),
+            "secrets are redacted"
+        );
+        assert!(toml::from_str::<ServeConfig>(
+            "[webhooks.vendors.shopify]\nsecret = \"s\"\nsecrett = \"typo\""
+        )
+        .is_err());
         assert_eq!(config.worker.idle_ms, 100);
         assert!(toml::from_str::<ServeConfig>("lissen = \"127.0.0.1:1\"").is_err());
         assert!(toml::from_str::<ServeConfig>("[vendors]\nshop = \"shopify\"").is_err());

@@ -10,6 +10,7 @@ mod metrics;
 mod pages;
 mod routes;
 mod signature;
+mod vendor_hooks;
 mod worker;
 
 use std::net::SocketAddr;
@@ -73,6 +74,8 @@ pub(crate) struct AppState {
     pub(crate) helpdesk: Arc<FakeHelpdesk>,
     pub(crate) metrics: Metrics,
     pub(crate) webhook_secrets: Vec<SecretString>,
+    /// Vendors' own webhooks, by vendor name (`[webhooks.vendors.<name>]`).
+    pub(crate) vendor_hooks: vendor_hooks::VendorHooks,
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -119,6 +122,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         .map_err(|e| CliError::usage(format!("cannot read the bound address: {e}")))?;
 
     let webhook_secrets = config.take_webhook_secrets();
+    let vendor_hooks = vendor_hooks::VendorHooks::from_config(config.take_vendor_hooks(), &world)?;
     let (accepter, accepting) = AcceptBatcher::new(agent.clone(), WEBHOOK_BATCH);
     tokio::spawn(accepting);
     let state = Arc::new(AppState {
@@ -127,6 +131,7 @@ async fn serve(args: ServeArgs) -> Result<ExitCode, CliError> {
         helpdesk: world.helpdesk.clone(),
         metrics,
         webhook_secrets,
+        vendor_hooks,
     });
     let shutdown = shutdown_signal()?;
     outln!("listening on http://{bound}");

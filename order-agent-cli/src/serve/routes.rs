@@ -46,6 +46,11 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
             "/webhooks/{source}",
             post(webhook).layer(DefaultBodyLimit::max(MAX_WEBHOOK_BODY)),
         )
+        .route(
+            "/webhooks/vendor/{vendor}",
+            post(super::vendor_hooks::vendor_webhook)
+                .layer(DefaultBodyLimit::max(super::vendor_hooks::MAX_VENDOR_BODY)),
+        )
         .route("/healthz", get(health))
         .route("/metrics", get(metrics))
         .fallback(not_found)

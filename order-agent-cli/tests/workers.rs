@@ -305,35 +305,38 @@ async fn run() {
         .map(|i| start_worker(&format!("w{i}"), &schema, shop_time, logs.path()))
         .collect();
 
-    // Kill w0 the moment it holds a claim with events in flight, once work is under way.
-    let victim = workers[0].name.clone();
-    let deadline = Instant::now() + StdDuration::from_secs(30);
+    // Kill w0 the moment it holds a claim with events in flight, once work is under way. A
+    // worker may finish its claim between the check and the kill (completions are one quick
+    // write); then a fresh worker joins and becomes the next victim, until a kill lands while
+    // a claim is held.
+    let mut victims: Vec<String> = Vec::new();
+    let mut victim_at = 0;
+    let deadline = Instant::now() + StdDuration::from_secs(60);
     loop {
+        let victim = workers[victim_at].name.clone();
         assert!(
             Instant::now() < deadline,
-            "w0 never held a claim; logs: {}",
+            "no victim was ever killed holding a claim; logs: {}",
             dump(logs.path())
         );
-        let row = client
-            .query_one(
-                &format!(
-                    "SELECT (SELECT count(*) FROM {schema}.event_keys
-                             WHERE worker = $1 AND in_flight > 0),
-                            (SELECT count(*) FROM {schema}.event_queue
-                             WHERE state = 'completed')"
-                ),
-                &[&victim],
-            )
-            .await
-            .unwrap();
-        let (holding, completed): (i64, i64) = (row.get(0), row.get(1));
-        if holding > 0 && completed >= (EVENTS / 5) as i64 {
-            workers[0].child.kill().unwrap();
-            workers[0].child.wait().unwrap();
-            break;
+        let (held, completed) = holding(&client, &schema, &victim).await;
+        if held > 0 && (completed >= (EVENTS / 5) as i64 || !victims.is_empty()) {
+            workers[victim_at].child.kill().unwrap();
+            workers[victim_at].child.wait().unwrap();
+            victims.push(victim.clone());
+            let (still_held, _) = holding(&client, &schema, &victim).await;
+            if still_held > 0 {
+                break;
+            }
+            // It finished its claim just before dying: another worker joins as the next victim.
+            let name = format!("w{}", workers.len());
+            workers.push(start_worker(&name, &schema, shop_time, logs.path()));
+            victim_at = workers.len() - 1;
+            continue;
         }
         tokio::time::sleep(StdDuration::from_millis(2)).await;
     }
+    let victim = victims.join("+");
     let killed_at = Utc::now();
 
     let deadline = Instant::now() + StdDuration::from_secs(60);
@@ -350,8 +353,9 @@ async fn run() {
         tokio::time::sleep(StdDuration::from_millis(50)).await;
     }
     let drained_after = started.elapsed();
-    for worker in &mut workers[1..] {
-        worker.child.kill().unwrap();
+    for worker in &mut workers {
+        // The victims are dead already; the others are stopped now.
+        let _ = worker.child.kill();
         worker.child.wait().unwrap();
     }
 
@@ -424,8 +428,8 @@ async fn run() {
         if old_in_flight > 0 {
             takeovers += 1;
             let old_worker = old_worker.unwrap_or_default();
-            assert_eq!(
-                old_worker, victim,
+            assert!(
+                victims.contains(&old_worker),
                 "key {key}: {worker} took over from {old_worker}, a live worker"
             );
             let lease: DateTime<Utc> = old_lease.unwrap().parse().unwrap();
@@ -497,6 +501,22 @@ async fn run() {
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .await
         .unwrap();
+}
+
+/// How many keys `victim` holds with events in flight, and how many events are completed.
+async fn holding(client: &tokio_postgres::Client, schema: &str, victim: &str) -> (i64, i64) {
+    let row = client
+        .query_one(
+            &format!(
+                "SELECT (SELECT count(*) FROM {schema}.event_keys
+                         WHERE worker = $1 AND in_flight > 0),
+                        (SELECT count(*) FROM {schema}.event_queue WHERE state = 'completed')"
+            ),
+            &[&victim],
+        )
+        .await
+        .unwrap();
+    (row.get(0), row.get(1))
 }
 
 fn dump(logs: &Path) -> String {

@@ -67,6 +67,9 @@ fn main() -> BenchResult<()> {
     let run = runtime.block_on(end_to_end(store, &bodies))?;
     let raw = sqlite_raw(&dir.path().join("raw.sqlite"), &bodies)?;
     run.print(raw, Some(SQLITE_TARGET));
+    let store = Arc::new(SqliteStore::open(dir.path().join("pipelined.sqlite"))?);
+    let elapsed = runtime.block_on(pipelined(store, &bodies))?;
+    print_pipelined(events, elapsed, Some(SQLITE_TARGET));
 
     let url = std::env::var("ORDER_AGENT_POSTGRES_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
@@ -203,6 +206,8 @@ impl EndToEnd {
 
 /// Receivers at once, as concurrent webhook requests would be.
 const RECEIVERS: usize = 64;
+/// Workers at once in the pipelined run (one per core).
+const WORKERS: usize = 2;
 /// Events per durable write when accepting, and per claim when working.
 const BATCH: usize = 256;
 
@@ -266,6 +271,82 @@ async fn end_to_end(store: StoreRef, bodies: &[Vec<u8>]) -> BenchResult<EndToEnd
     })
 }
 
+/// The same path with receivers and [`WORKERS`] workers running at once, as in a service: events per
+/// second from the first receipt to the last completion.
+async fn pipelined(store: StoreRef, bodies: &[Vec<u8>]) -> BenchResult<Duration> {
+    let world = World::demo();
+    let ports = Ports {
+        store: store.clone(),
+        ..world.ports()
+    };
+    let agent = Agent::new(ports, World::demo_policy()?, World::demo_config())?;
+    let (batcher, driver) = AcceptBatcher::new(agent.clone(), BATCH);
+    let driver = tokio::spawn(driver);
+    let signed: Vec<(Vec<u8>, Vec<u8>)> = bodies
+        .iter()
+        .map(|b| Ok((b.clone(), sign(b)?)))
+        .collect::<BenchResult<_>>()?;
+    let total = signed.len();
+    let chunk = total.div_ceil(RECEIVERS).max(1);
+    let start = Instant::now();
+    let completed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|n| {
+            let (agent, completed) = (agent.clone(), completed.clone());
+            tokio::spawn(async move {
+                let name = format!("bench-{n}");
+                while completed.load(std::sync::atomic::Ordering::Relaxed) < total {
+                    let report = agent.work_queue(&name, BATCH).await?;
+                    completed.fetch_add(report.completed, std::sync::atomic::Ordering::Relaxed);
+                    if report.claimed == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                BenchResult::Ok(())
+            })
+        })
+        .collect();
+    let receivers: Vec<_> = signed
+        .chunks(chunk)
+        .map(|mine| {
+            let mine = mine.to_vec();
+            let batcher = batcher.clone();
+            tokio::spawn(async move {
+                for (body, signature) in mine {
+                    verify(&body, &signature)?;
+                    let event: Event = serde_json::from_slice(&body)?;
+                    batcher.accept(event).await?;
+                }
+                BenchResult::Ok(())
+            })
+        })
+        .collect();
+    for receiver in receivers {
+        receiver.await??;
+    }
+    drop(batcher);
+    driver.await?;
+    for worker in workers {
+        worker.await??;
+    }
+    Ok(start.elapsed())
+}
+
+fn print_pipelined(events: usize, elapsed: Duration, target: Option<f64>) {
+    let rate = events as f64 / elapsed.as_secs_f64().max(1e-9);
+    print!(
+        "  pipelined (receivers and {WORKERS} workers at once) {rate:>9.0} events/s ({events} in {:.2} s)",
+        elapsed.as_secs_f64()
+    );
+    match target {
+        Some(target) => println!(
+            "; target >= {target:.0} events/s: {}",
+            if rate >= target { "met" } else { "NOT met" }
+        ),
+        None => println!(),
+    }
+}
+
 fn sqlite_raw(path: &std::path::Path, bodies: &[Vec<u8>]) -> BenchResult<(usize, Duration)> {
     let mut db = rusqlite::Connection::open(path)?;
     db.pragma_update(None, "journal_mode", "WAL")?;
@@ -297,6 +378,11 @@ async fn postgres(url: &str, bodies: &[Vec<u8>]) -> BenchResult<(EndToEnd, (usiz
     config.pool_size = 2;
     let store = Arc::new(PostgresStore::connect(&config).await?);
     let run = end_to_end(store, bodies).await;
+    let pipelined_schema = format!("{schema}_pipelined");
+    let mut pipelined_config = PostgresConfig::new(url).with_schema(pipelined_schema.clone());
+    pipelined_config.pool_size = 2;
+    let pipelined_store = Arc::new(PostgresStore::connect(&pipelined_config).await?);
+    let elapsed = pipelined(pipelined_store, bodies).await;
     let (mut client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     let raw = async {
@@ -327,8 +413,11 @@ async fn postgres(url: &str, bodies: &[Vec<u8>]) -> BenchResult<(EndToEnd, (usiz
     }
     .await;
     client
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .batch_execute(&format!(
+            "DROP SCHEMA {schema} CASCADE; DROP SCHEMA {pipelined_schema} CASCADE"
+        ))
         .await?;
+    print_pipelined(bodies.len(), elapsed?, None);
     Ok((run?, raw?))
 }
 

@@ -2,6 +2,8 @@
 //! key's current claim. Every operation is one `BEGIN IMMEDIATE` transaction, so concurrent
 //! callers (threads or processes) are serialised by SQLite's write lock.
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use order_agent_core::ports::store::ops;
@@ -182,8 +184,21 @@ impl SqliteStore {
         self.run(op, move |c| {
             let tx = begin(op, c)?;
             let mut done = Vec::with_capacity(completions.len());
+            // Per key: its current claim (read once) and how many of its events this batch
+            // completes, and how many of those were in flight (written once, at the end).
+            let mut claims: HashMap<String, Option<(String, i64)>> = HashMap::new();
+            let mut counts: HashMap<String, (i64, i64)> = HashMap::new();
             for completion in &completions {
-                done.push(complete_in(op, &tx, completion)?);
+                done.push(complete_in(op, &tx, completion, &mut claims, &mut counts)?);
+            }
+            for (key, (completed, in_flight)) in counts {
+                tx.prepare_cached(
+                    "UPDATE event_keys SET pending = pending - ?2,
+                         in_flight = MAX(in_flight - ?3, 0)
+                     WHERE ordering_key = ?1",
+                )
+                .and_then(|mut s| s.execute(params![key, completed, in_flight]))
+                .map_err(|e| sqlite_error(op, e))?;
             }
             tx.commit().map_err(|e| sqlite_error(op, e))?;
             Ok(done)
@@ -192,17 +207,28 @@ impl SqliteStore {
     }
 }
 
-/// Completes one event inside `tx`, if its claim still holds.
+/// Completes one event inside `tx`, if its claim still holds; counts it against its key in
+/// `counts` (the caller updates the keys once per batch).
 fn complete_in(
     op: &'static str,
     tx: &Transaction<'_>,
     completion: &Completion,
+    claims: &mut HashMap<String, Option<(String, i64)>>,
+    counts: &mut HashMap<String, (i64, i64)>,
 ) -> PortResult<bool> {
     let Completion { source, id, claim } = completion;
     let Some((key, state, in_flight)) = event_row(op, tx, source, id)? else {
         return Ok(false);
     };
-    if !holds(claim, current_claim(op, tx, &key)?.as_ref())? {
+    let current = match claims.get(&key) {
+        Some(current) => current.clone(),
+        None => {
+            let current = current_claim(op, tx, &key)?;
+            claims.insert(key.clone(), current.clone());
+            current
+        }
+    };
+    if !holds(claim, current.as_ref())? {
         return Ok(false);
     }
     Ok(match state.as_str() {
@@ -213,13 +239,6 @@ fn complete_in(
             )
             .and_then(|mut s| s.execute(params![source, id]))
             .map_err(|e| sqlite_error(op, e))?;
-            tx.prepare_cached(
-                "UPDATE event_keys SET pending = pending - 1,
-                     in_flight = MAX(in_flight - ?2, 0)
-                 WHERE ordering_key = ?1",
-            )
-            .and_then(|mut s| s.execute(params![key, i64::from(in_flight)]))
-            .map_err(|e| sqlite_error(op, e))?;
             // A completed event counts as processed in the inbox, in the same transaction.
             tx.prepare_cached(
                 "INSERT INTO processed_events (source, event_id) VALUES (?1, ?2)
@@ -227,6 +246,9 @@ fn complete_in(
             )
             .and_then(|mut s| s.execute(params![source, id]))
             .map_err(|e| sqlite_error(op, e))?;
+            let count = counts.entry(key).or_insert((0, 0));
+            count.0 += 1;
+            count.1 += i64::from(in_flight);
             true
         }
         "completed" => true,
@@ -331,13 +353,23 @@ impl EventQueue for SqliteStore {
                     token: from_sql_int(OP, token)?,
                     until,
                 };
-                for (seq, source, id, payload, enqueued_at, attempts, _) in due {
-                    tx.prepare_cached(
+                // The due events are the key's first pending ones, so one statement marks
+                // exactly them: its pending events up to the last due one.
+                let last = due.last().map_or(0, |r| r.0);
+                let marked = tx
+                    .prepare_cached(
                         "UPDATE event_queue SET attempts = attempts + 1, in_flight = 1
-                         WHERE seq = ?1",
+                         WHERE ordering_key = ?1 AND state = 'pending' AND seq <= ?2",
                     )
-                    .and_then(|mut s| s.execute(params![seq]))
+                    .and_then(|mut s| s.execute(params![key, last]))
                     .map_err(|e| sqlite_error(OP, e))?;
+                if marked != due.len() {
+                    return Err(PortError::unexpected(
+                        OP,
+                        "the key's pending events changed during the claim",
+                    ));
+                }
+                for (_, source, id, payload, enqueued_at, attempts, _) in due {
                     handed.push(ClaimedEvent {
                         event: QueuedEvent {
                             source,

@@ -242,6 +242,11 @@ async fn successful_events_are_completed_together_and_count_as_processed() {
         0,
         "the completion marks them"
     );
+    assert_eq!(
+        world.oms.calls().count(oms_ops::CUSTOMER),
+        0,
+        "scans that tell the customer nothing do not look the customer up"
+    );
     for event in &events {
         assert!(world
             .store

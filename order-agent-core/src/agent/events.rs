@@ -127,9 +127,14 @@ impl Agent {
             outcome.reasons.push(format!("unknown_order:{order_id}"));
             return Ok(());
         };
-        let customer = self.ports.oms.customer(&order.customer_id).await?;
         let now = self.ports.clock.now();
         let result = monitor(event, &order, &self.policy, now);
+        // The customer only when there is something to tell them: most scans change nothing.
+        let customer = if result.notices.is_empty() {
+            None
+        } else {
+            self.ports.oms.customer(&order.customer_id).await?
+        };
         for (exception, notice) in &result.notices {
             self.handle_exception(
                 &result.updated_order,

@@ -80,7 +80,14 @@ async fn stripe(
     callers: usize,
     duration: Duration,
 ) -> BenchResult<()> {
-    let limit = RateLimitConfig::share_of(STRIPE_TEST_MODE_PER_SECOND as f64);
+    let mut limit = RateLimitConfig::share_of(STRIPE_TEST_MODE_PER_SECOND as f64);
+    if scope == StripeScope::ReadsAndWrites {
+        // Counted per account, every HTTP request counts: `payment` makes two reads, `refund` a
+        // read and a write.
+        limit = limit
+            .with_cost("payments.payment", 2)
+            .with_cost("payments.refund", 2);
+    }
     let share = limit.share;
     let scenario = StripeScenario {
         per_second: STRIPE_TEST_MODE_PER_SECOND,

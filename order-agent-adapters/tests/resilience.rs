@@ -450,6 +450,7 @@ fn refuses_configurations_that_cannot_work() {
             published_per_second: 25.0,
             share,
             burst: None,
+            costs: Default::default(),
         });
         assert_eq!(
             ResilienceLayer::new(config).unwrap_err().kind(),

@@ -32,6 +32,7 @@
 //! # });
 //! ```
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -124,6 +125,11 @@ pub struct RateLimitConfig {
     /// requests.
     #[serde(default)]
     pub burst: Option<u32>,
+    /// HTTP requests one call of an operation makes, by operation name, where it is more than
+    /// one: a call takes that many tokens. Stripe's `payments.refund` reads the payment intent
+    /// and then creates the refund, so against Stripe's per-account limit it costs 2.
+    #[serde(default)]
+    pub costs: BTreeMap<String, u32>,
 }
 
 fn default_share() -> f64 {
@@ -137,7 +143,14 @@ impl RateLimitConfig {
             published_per_second,
             share: default_share(),
             burst: None,
+            costs: BTreeMap::new(),
         }
+    }
+
+    /// The same, with `operation` costing `requests` tokens a call.
+    pub fn with_cost(mut self, operation: &str, requests: u32) -> RateLimitConfig {
+        self.costs.insert(operation.to_owned(), requests);
+        self
     }
 
     /// Requests per second this process allows itself.
@@ -206,6 +219,7 @@ struct Shared {
     timeout: Duration,
     retry: RetryConfig,
     limiter: Option<TokenBucket>,
+    costs: BTreeMap<String, u32>,
     breaker: CircuitBreaker,
     backoff: Backoff,
 }
@@ -269,6 +283,11 @@ impl ResilienceLayer {
                 ),
                 retry: config.retry,
                 limiter,
+                costs: config
+                    .rate_limit
+                    .as_ref()
+                    .map(|limit| limit.costs.clone())
+                    .unwrap_or_default(),
                 breaker: CircuitBreaker::new(
                     config.breaker.failure_threshold,
                     Duration::from_millis(config.breaker.open_ms),
@@ -309,7 +328,8 @@ impl ResilienceLayer {
             attempt += 1;
             let permit: Permit = shared.breaker.admit(op)?;
             if let Some(limiter) = &shared.limiter {
-                limiter.acquire().await;
+                let cost = shared.costs.get(op).copied().unwrap_or(1);
+                limiter.acquire_n(cost).await;
             }
             let result = match tokio::time::timeout(shared.timeout, call()).await {
                 Ok(result) => result,

@@ -73,8 +73,18 @@ impl TokenBucket {
     }
 
     /// Takes one token, waiting until it is due.
+    #[cfg(test)]
     pub(super) async fn acquire(&self) {
-        let due = self.reserve();
+        self.acquire_n(1).await;
+    }
+
+    /// Takes `n` tokens (at least one) for a call that makes `n` requests, waiting until the
+    /// last of them is due: every request of the call counts against the rate and the window.
+    pub(super) async fn acquire_n(&self, n: u32) {
+        let mut due = self.reserve();
+        for _ in 1..n.max(1) {
+            due = due.max(self.reserve());
+        }
         if due > Instant::now() {
             tokio::time::sleep_until(due).await;
         }
@@ -154,5 +164,22 @@ mod tests {
             assert!(gap >= Duration::from_millis(49), "{gap:?}");
             assert!(gap <= Duration::from_millis(51), "{gap:?}");
         }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_call_of_several_requests_takes_as_many_tokens() {
+        // Four requests a window, calls of two requests each: two calls a window at most.
+        let bucket = std::sync::Arc::new(TokenBucket::new(4.0, 1.0, 4));
+        let mut grants = Vec::new();
+        for _ in 0..10 {
+            bucket.acquire_n(2).await;
+            grants.push(Instant::now());
+        }
+        assert!(
+            busiest_window(&grants) <= 2,
+            "{} calls in one window",
+            busiest_window(&grants)
+        );
+        assert!(Instant::now() - grants[0] >= Duration::from_secs(4));
     }
 }

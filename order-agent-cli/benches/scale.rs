@@ -10,6 +10,10 @@
 //!    claims of 256 (decide, durable writes, one completing write per claim). Events/s over the whole path, p50/p99 from receipt to durable
 //!    acceptance, next to the raw batched insert rate of the same database (plain `INSERT`s of
 //!    the same payloads, one transaction per batch of 256).
+//!    Then PostgreSQL fed by NATS JetStream (`ORDER_AGENT_NATS_URL`, default
+//!    `nats://127.0.0.1:4222`): the events published to a fresh stream first, then pulled in
+//!    batches by a durable consumer, each batch accepted in one write and acknowledged, while two
+//!    workers work the queue.
 //! 2. Contacts per second through `Agent::handle_message` with zero-latency fakes: a contact is
 //!    two turns, "where is my order #1001?" and the proof of identity that gets the answer.
 //! 3. Contact latency with fakes at fixed latencies (OMS 20 ms, carrier 40 ms, payments 30 ms):
@@ -77,6 +81,16 @@ fn main() -> BenchResult<()> {
     match runtime.block_on(postgres(&url, &bodies)) {
         Ok((run, raw)) => run.print(raw, None),
         Err(e) => println!("  skipped: PostgreSQL at `{url}` unusable: {e}"),
+    }
+
+    let nats_url = std::env::var("ORDER_AGENT_NATS_URL")
+        .unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    println!("\n1. end to end, PostgreSQL + JetStream (a durable pull consumer), {events} events");
+    match runtime.block_on(jetstream(&url, &nats_url, &bodies)) {
+        Ok(()) => {}
+        Err(e) => {
+            println!("  skipped: PostgreSQL at `{url}` or NATS at `{nats_url}` unusable: {e}")
+        }
     }
 
     println!("\n2. contacts with zero-latency fakes, {contacts} contacts of two turns");
@@ -345,6 +359,123 @@ fn print_pipelined(events: usize, elapsed: Duration, target: Option<f64>) {
         ),
         None => println!(),
     }
+}
+
+/// The events published to a fresh JetStream stream first (the upstream); then timed: pulled in
+/// batches, each batch accepted into PostgreSQL in one write and acknowledged, while two workers
+/// work the queue; until every event is completed.
+async fn jetstream(url: &str, nats_url: &str, bodies: &[Vec<u8>]) -> BenchResult<()> {
+    use order_agent_adapters::events::{
+        accept_batch, EventSource, JetStreamConfig, JetStreamSource,
+    };
+
+    let run = format!(
+        "{}_{}",
+        std::process::id(),
+        Instant::now().elapsed().subsec_nanos()
+    );
+    let mut config = JetStreamConfig::new(
+        nats_url,
+        format!("OA_BENCH_{run}"),
+        format!("order-agent.bench.{run}.events"),
+        "bench",
+    );
+    config.ack_wait = Duration::from_secs(30);
+    let source = JetStreamSource::connect(&config).await?;
+    let jetstream = async_nats::jetstream::new(source.client().clone());
+    let mut acks = Vec::with_capacity(bodies.len());
+    for (i, body) in bodies.iter().enumerate() {
+        let publish = async_nats::jetstream::context::Publish::build()
+            .payload(body.clone().into())
+            .message_id(format!("bench-{i}"));
+        acks.push(
+            jetstream
+                .send_publish(config.subject.clone(), publish)
+                .await?,
+        );
+    }
+    for ack in acks {
+        ack.await?;
+    }
+
+    let schema = format!("bench_jetstream_{}", std::process::id());
+    let mut store_config = PostgresConfig::new(url).with_schema(schema.clone());
+    store_config.pool_size = 4;
+    let store: StoreRef = Arc::new(PostgresStore::connect(&store_config).await?);
+    let world = World::demo();
+    let ports = Ports {
+        store,
+        ..world.ports()
+    };
+    let agent = Agent::new(ports, World::demo_policy()?, World::demo_config())?;
+    let total = bodies.len();
+    let start = Instant::now();
+    let completed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|n| {
+            let (agent, completed) = (agent.clone(), completed.clone());
+            tokio::spawn(async move {
+                let name = format!("bench-{n}");
+                while completed.load(std::sync::atomic::Ordering::Relaxed) < total {
+                    let report = agent.work_queue(&name, BATCH).await?;
+                    completed.fetch_add(report.completed, std::sync::atomic::Ordering::Relaxed);
+                    if report.claimed == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                BenchResult::Ok(())
+            })
+        })
+        .collect();
+    let mut accepted = 0;
+    let mut to_durable = Vec::new();
+    while accepted < total {
+        let pulled = Instant::now();
+        let batch = source.pull(BATCH, Duration::from_millis(200)).await?;
+        if batch.is_empty() {
+            continue;
+        }
+        let report = accept_batch(&agent, &source, batch, Duration::from_secs(1)).await?;
+        accepted += report.accepted;
+        to_durable.push(pulled.elapsed());
+    }
+    let accepting = start.elapsed();
+    for worker in workers {
+        worker.await??;
+    }
+    let elapsed = start.elapsed();
+    to_durable.sort_unstable();
+    let pick = |p: f64| {
+        let rank = ((p / 100.0) * to_durable.len() as f64).ceil() as usize;
+        to_durable
+            .get(
+                rank.saturating_sub(1)
+                    .min(to_durable.len().saturating_sub(1)),
+            )
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e3
+    };
+    println!(
+        "  pipelined (pull + accept + ack, and {WORKERS} workers) {:>9.0} events/s ({total} in {:.2} s; \
+         accepted from the stream at {:.0}/s)",
+        total as f64 / elapsed.as_secs_f64().max(1e-9),
+        elapsed.as_secs_f64(),
+        total as f64 / accepting.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "  pull to durable and acknowledged, per batch of up to {BATCH}: p50 {:.2} ms  p99 {:.2} ms",
+        pick(50.0),
+        pick(99.0)
+    );
+    jetstream.delete_stream(&config.stream).await?;
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(connection);
+    client
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .await?;
+    Ok(())
 }
 
 fn sqlite_raw(path: &std::path::Path, bodies: &[Vec<u8>]) -> BenchResult<(usize, Duration)> {

@@ -8,8 +8,9 @@
 //!    into the durable queue (deduplicated by source and id) by 64 concurrent receivers through
 //!    the group-commit batcher (up to 256 events per transaction), then the queue is worked in
 //!    claims of 256 (decide, durable writes, one completing write per claim). Events/s over the
-//!    whole path, p50/p99 from receipt to durable acceptance, next to the raw batched insert rate of the same database (plain `INSERT`s of
-//!    the same payloads, one transaction per batch of 256).
+//!    whole path, p50/p99 from receipt to durable acceptance, next to the raw batched insert
+//!    rate of the same database (plain `INSERT`s of the same payloads, one transaction per batch
+//!    of 256).
 //!    Then PostgreSQL fed by NATS JetStream (`ORDER_AGENT_NATS_URL`, default
 //!    `nats://127.0.0.1:4222`): the events published to a fresh stream first, then pulled in
 //!    batches by a durable consumer, each batch accepted in one write and acknowledged, while two

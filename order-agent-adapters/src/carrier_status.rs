@@ -169,6 +169,48 @@ pub fn missing_parts(address: &Address) -> Option<String> {
     }
 }
 
+/// The JSON keys a carrier's API gives the parts of an address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AddressKeys {
+    /// The addressee.
+    pub name: &'static str,
+    /// The street and number.
+    pub line1: &'static str,
+    /// The second line.
+    pub line2: &'static str,
+    /// The city.
+    pub city: &'static str,
+    /// The state, canton or province.
+    pub region: &'static str,
+    /// The postcode.
+    pub postcode: &'static str,
+    /// The ISO 3166-1 alpha-2 country.
+    pub country: &'static str,
+}
+
+/// `address` as a JSON object under `keys`, with `phone` when given; empty parts are left out.
+pub fn address_object(
+    address: &Address,
+    phone: Option<&str>,
+    keys: &AddressKeys,
+) -> serde_json::Map<String, serde_json::Value> {
+    let mut object = serde_json::Map::new();
+    let mut put = |key: &str, value: &str| {
+        if !value.is_empty() {
+            object.insert(key.to_owned(), serde_json::Value::String(value.to_owned()));
+        }
+    };
+    put(keys.name, &address.name);
+    put(keys.line1, &address.line1);
+    put(keys.line2, address.line2.as_deref().unwrap_or_default());
+    put(keys.city, &address.city);
+    put(keys.region, address.region.as_deref().unwrap_or_default());
+    put(keys.postcode, &address.postcode);
+    put(keys.country, &address.country);
+    put("phone", phone.unwrap_or_default());
+    object
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -304,23 +304,7 @@ async fn pipelined(store: StoreRef, bodies: &[Vec<u8>]) -> BenchResult<Duration>
     let total = signed.len();
     let chunk = total.div_ceil(RECEIVERS).max(1);
     let start = Instant::now();
-    let completed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|n| {
-            let (agent, completed) = (agent.clone(), completed.clone());
-            tokio::spawn(async move {
-                let name = format!("bench-{n}");
-                while completed.load(std::sync::atomic::Ordering::Relaxed) < total {
-                    let report = agent.work_queue(&name, BATCH).await?;
-                    completed.fetch_add(report.completed, std::sync::atomic::Ordering::Relaxed);
-                    if report.claimed == 0 {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                }
-                BenchResult::Ok(())
-            })
-        })
-        .collect();
+    let workers = spawn_workers(&agent, total);
     let receivers: Vec<_> = signed
         .chunks(chunk)
         .map(|mine| {
@@ -411,23 +395,7 @@ async fn jetstream(url: &str, nats_url: &str, bodies: &[Vec<u8>]) -> BenchResult
     let agent = Agent::new(ports, World::demo_policy()?, World::demo_config())?;
     let total = bodies.len();
     let start = Instant::now();
-    let completed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let workers: Vec<_> = (0..WORKERS)
-        .map(|n| {
-            let (agent, completed) = (agent.clone(), completed.clone());
-            tokio::spawn(async move {
-                let name = format!("bench-{n}");
-                while completed.load(std::sync::atomic::Ordering::Relaxed) < total {
-                    let report = agent.work_queue(&name, BATCH).await?;
-                    completed.fetch_add(report.completed, std::sync::atomic::Ordering::Relaxed);
-                    if report.claimed == 0 {
-                        tokio::time::sleep(Duration::from_millis(1)).await;
-                    }
-                }
-                BenchResult::Ok(())
-            })
-        })
-        .collect();
+    let workers = spawn_workers(&agent, total);
     let mut accepted = 0;
     let mut to_durable = Vec::new();
     while accepted < total {
@@ -477,6 +445,27 @@ async fn jetstream(url: &str, nats_url: &str, bodies: &[Vec<u8>]) -> BenchResult
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .await?;
     Ok(())
+}
+
+/// [`WORKERS`] workers working `agent`'s queue until `total` events are completed.
+fn spawn_workers(agent: &Agent, total: usize) -> Vec<tokio::task::JoinHandle<BenchResult<()>>> {
+    let completed = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    (0..WORKERS)
+        .map(|n| {
+            let (agent, completed) = (agent.clone(), completed.clone());
+            tokio::spawn(async move {
+                let name = format!("bench-{n}");
+                while completed.load(std::sync::atomic::Ordering::Relaxed) < total {
+                    let report = agent.work_queue(&name, BATCH).await?;
+                    completed.fetch_add(report.completed, std::sync::atomic::Ordering::Relaxed);
+                    if report.claimed == 0 {
+                        tokio::time::sleep(Duration::from_millis(1)).await;
+                    }
+                }
+                BenchResult::Ok(())
+            })
+        })
+        .collect()
 }
 
 fn sqlite_raw(path: &std::path::Path, bodies: &[Vec<u8>]) -> BenchResult<(usize, Duration)> {

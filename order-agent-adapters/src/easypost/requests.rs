@@ -60,31 +60,22 @@ pub fn retrieve_tracker(config: &EasyPostConfig, id: &str) -> WireRequest {
 }
 
 pub use crate::carrier_status::missing_parts;
+use crate::carrier_status::{address_object, AddressKeys};
 
 /// An address in EasyPost's shape; `phone` where given.
 pub fn address_json(address: &Address, phone: Option<&str>) -> Map<String, Value> {
-    let mut object = Map::new();
-    let mut put = |key: &str, value: &str| {
-        if !value.is_empty() {
-            object.insert(key.to_owned(), Value::String(value.to_owned()));
-        }
-    };
-    put("name", &address.name);
-    put("street1", &address.line1);
-    if let Some(line2) = &address.line2 {
-        put("street2", line2);
-    }
-    put("city", &address.city);
-    if let Some(region) = &address.region {
-        put("state", region);
-    }
-    put("zip", &address.postcode);
-    put("country", &address.country);
-    if let Some(phone) = phone {
-        put("phone", phone);
-    }
-    object
+    address_object(address, phone, &ADDRESS_KEYS)
 }
+
+const ADDRESS_KEYS: AddressKeys = AddressKeys {
+    name: "name",
+    line1: "street1",
+    line2: "street2",
+    city: "city",
+    region: "state",
+    postcode: "zip",
+    country: "country",
+};
 
 /// The parcel weight in ounces (EasyPost's unit), rounded up to a tenth.
 pub fn weight_ounces(grams: u32) -> f64 {

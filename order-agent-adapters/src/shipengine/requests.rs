@@ -3,7 +3,7 @@
 use order_agent_core::domain::{Address, TrackingNumber};
 use order_agent_core::ports::carrier::{ops, ReturnLabelRequest};
 use order_agent_core::ports::{PortError, PortResult};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
 use super::ShipEngineConfig;
 use crate::http::{Body, HeaderValue, Method, WireRequest};
@@ -41,31 +41,22 @@ pub fn track(config: &ShipEngineConfig, slug: &str, number: &TrackingNumber) -> 
 }
 
 pub use crate::carrier_status::missing_parts;
+use crate::carrier_status::{address_object, AddressKeys};
 
 /// An address in ShipEngine's shape; `phone` where the schema requires one.
 pub fn address_json(address: &Address, phone: Option<&str>) -> Value {
-    let mut object = Map::new();
-    let mut put = |key: &str, value: &str| {
-        if !value.is_empty() {
-            object.insert(key.to_owned(), Value::String(value.to_owned()));
-        }
-    };
-    put("name", &address.name);
-    put("address_line1", &address.line1);
-    if let Some(line2) = &address.line2 {
-        put("address_line2", line2);
-    }
-    put("city_locality", &address.city);
-    if let Some(region) = &address.region {
-        put("state_province", region);
-    }
-    put("postal_code", &address.postcode);
-    put("country_code", &address.country);
-    if let Some(phone) = phone {
-        put("phone", phone);
-    }
-    Value::Object(object)
+    Value::Object(address_object(address, phone, &ADDRESS_KEYS))
 }
+
+const ADDRESS_KEYS: AddressKeys = AddressKeys {
+    name: "name",
+    line1: "address_line1",
+    line2: "address_line2",
+    city: "city_locality",
+    region: "state_province",
+    postcode: "postal_code",
+    country: "country_code",
+};
 
 /// `POST /v1/labels` with `is_return_label: true`: from the customer to the returns warehouse,
 /// with the return id as the RMA number. Refuses (`InvalidInput`) a carrier without a configured

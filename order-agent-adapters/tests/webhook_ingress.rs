@@ -10,7 +10,6 @@ use async_trait::async_trait;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
 use order_agent_adapters::easypost::EasyPostConfig;
 use order_agent_adapters::webhooks::adyen::{AdyenNotificationItem, AdyenVerifier};
 use order_agent_adapters::webhooks::easypost::{self, EasyPostVerifier};
@@ -30,9 +29,11 @@ use order_agent_core::flows::events::{Event, EventKind};
 use order_agent_core::ports::{EventQueue, PortResult, QueueStats};
 use order_agent_testkit::world::World;
 use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{Signature, SigningKey};
+use p256::ecdsa::Signature;
 use secrecy::SecretString;
-use sha2::{Digest, Sha256};
+
+mod support_signing;
+use support_signing::{adyen_key, hmac_sha1, hmac_sha256, sendgrid_key, sendgrid_public};
 
 const NOW: i64 = 1_764_000_000;
 const CURRENT: &str = "current-secret";
@@ -46,40 +47,6 @@ fn at(secs: i64) -> DateTime<Utc> {
 
 fn rotating(current: &str, previous: &str) -> SigningSecrets {
     SigningSecrets::new(SecretString::from(current)).with_previous(SecretString::from(previous))
-}
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// Adyen keys are hex: the test secrets become the hex of their SHA-256.
-fn adyen_key(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// SendGrid keys are P-256 key pairs: the test secrets become scalars.
-fn sendgrid_key(secret: &str) -> SigningKey {
-    SigningKey::from_bytes(&Sha256::digest(secret.as_bytes())).unwrap()
-}
-
-fn sendgrid_public(secret: &str) -> String {
-    // SubjectPublicKeyInfo of an uncompressed P-256 point: the fixed prefix, then the point.
-    let mut der = hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap();
-    der.extend_from_slice(
-        sendgrid_key(secret)
-            .verifying_key()
-            .to_encoded_point(false)
-            .as_bytes(),
-    );
-    BASE64.encode(der)
 }
 
 #[derive(Debug, Clone)]

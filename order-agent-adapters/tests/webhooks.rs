@@ -9,7 +9,6 @@ use std::path::PathBuf;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
 use chrono::{DateTime, TimeDelta, Utc};
-use hmac::{Hmac, Mac};
 use order_agent_adapters::webhooks::{
     adyen::{self, AdyenVerifier},
     easypost::{self, EasyPostVerifier},
@@ -22,9 +21,12 @@ use order_agent_adapters::webhooks::{
     WebhookRequest, WebhookVerifier,
 };
 use p256::ecdsa::signature::Signer as _;
-use p256::ecdsa::{Signature, SigningKey};
+use p256::ecdsa::Signature;
 use secrecy::SecretString;
 use sha2::{Digest, Sha256};
+
+mod support_signing;
+use support_signing::{adyen_key, hmac_sha1, hmac_sha256, sendgrid_key, sendgrid_public};
 
 // ---------------------------------------------------------------------------------------------
 // The vendors' vectors.
@@ -326,41 +328,6 @@ const CURRENT: &str = "current-secret";
 const PREVIOUS: &str = "previous-secret";
 const WRONG: &str = "wrong-secret";
 const TWILIO_URL: &str = "https://shop.example/hooks/twilio?account=ch";
-
-fn hmac_sha256(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-fn hmac_sha1(key: &[u8], data: &[u8]) -> Vec<u8> {
-    let mut mac = Hmac::<sha1::Sha1>::new_from_slice(key).unwrap();
-    mac.update(data);
-    mac.finalize().into_bytes().to_vec()
-}
-
-/// Adyen keys are hex: the test secrets become the hex of their SHA-256.
-fn adyen_key(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
-}
-
-/// SendGrid keys are P-256 key pairs: the test secrets become scalars.
-fn sendgrid_key(secret: &str) -> SigningKey {
-    SigningKey::from_bytes(&Sha256::digest(secret.as_bytes())).unwrap()
-}
-
-fn sendgrid_public(secret: &str) -> String {
-    // SubjectPublicKeyInfo for an uncompressed P-256 point: a fixed prefix (id-ecPublicKey,
-    // prime256v1, the bit string header), then the 65-byte point.
-    let mut der = hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").unwrap();
-    der.extend_from_slice(
-        sendgrid_key(secret)
-            .verifying_key()
-            .to_encoded_point(false)
-            .as_bytes(),
-    );
-    BASE64.encode(der)
-}
 
 #[derive(Debug, Clone)]
 struct Signed {

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# Checks the requests the vendor adapters build against the vendors' own API descriptions:
+# Checks the requests the vendor adapters build against the vendors' own API descriptions
+# (payments, carriers, OMS and messaging), and the SMTP adapter against a real SMTP server:
 # installs the pinned Stoplight Prism (npm ci), starts one Prism mock per spec on loopback, runs
 # the Rust spec tests against them (which fail on any request violation and on any negative
 # control that gets through), then stops Prism.
 #
-#   spec-check/run.sh            # from anywhere; needs node 20, npm, cargo and ../shared/specs
+#   spec-check/run.sh            # from anywhere; needs node 20, npm, cargo, python3 + aiosmtpd
+#                                # and ../shared/specs
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
@@ -21,6 +23,9 @@ checks=(
     "ups-shipping|ups/ups_Shipping.yaml|ORDER_AGENT_PRISM_UPS_SHIPPING|ups_spec|ups"
     "ups-oauth|ups/ups_OAuthClientCredentials.yaml|ORDER_AGENT_PRISM_UPS_OAUTH|ups_spec|ups"
     "commercetools|commercetools/orders.request-subset.json|ORDER_AGENT_PRISM_COMMERCETOOLS|commercetools_spec|commercetools"
+    "sendgrid|sendgrid/mail_v3.json|ORDER_AGENT_PRISM_SENDGRID|sendgrid|sendgrid"
+    "twilio|twilio/api_v2010.json|ORDER_AGENT_PRISM_TWILIO|twilio|twilio"
+    "whatsapp|whatsapp/business-messaging-api_v23.0.yaml|ORDER_AGENT_PRISM_WHATSAPP|whatsapp|whatsapp"
 )
 
 cd "$here"
@@ -81,4 +86,6 @@ echo "spec-check: every prism listening after ${SECONDS}s"
 
 cd "$root"
 feature_list="$(IFS=,; echo "${features[*]}")"
-ORDER_AGENT_REQUIRE_PRISM=1 cargo test -p order-agent-adapters --features "$feature_list" "${tests[@]}"
+# The SMTP adapter has no API description: its tests run against a real SMTP server (aiosmtpd).
+ORDER_AGENT_REQUIRE_PRISM=1 cargo test -p order-agent-adapters --features "$feature_list,smtp" \
+    "${tests[@]}" --test smtp

@@ -1,7 +1,7 @@
 //! The SendGrid adapter: the messaging conformance suite against a loopback mock of
 //! `POST /v3/mail/send`, the request on the wire, the error table, and the spec check against
 //! SendGrid's own description (`../shared/specs/sendgrid/mail_v3.json`, served by Prism when
-//! `ORDER_AGENT_PRISM_SENDGRID` is set; `spec-check/messaging.sh` does that) with its negative
+//! `ORDER_AGENT_PRISM_SENDGRID` is set; `spec-check/run.sh` does that) with its negative
 //! control.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

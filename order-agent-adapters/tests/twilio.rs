@@ -2,7 +2,7 @@
 //! mock of `POST /2010-04-01/Accounts/{sid}/Messages.json`, the form on the wire, the error
 //! table, and the spec check against Twilio's own description
 //! (`../shared/specs/twilio/api_v2010.json`, served by Prism when `ORDER_AGENT_PRISM_TWILIO` is
-//! set; `spec-check/messaging.sh` does that) with its negative control.
+//! set; `spec-check/run.sh` does that) with its negative control.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod support_messaging;

@@ -2,7 +2,7 @@
 //! `POST /{version}/{phone-number-id}/messages`, the request on the wire, the error table, and
 //! the spec check against Meta's own description
 //! (`../shared/specs/whatsapp/business-messaging-api_v23.0.yaml`, served by Prism when
-//! `ORDER_AGENT_PRISM_WHATSAPP` is set; `spec-check/messaging.sh` does that) with its negative
+//! `ORDER_AGENT_PRISM_WHATSAPP` is set; `spec-check/run.sh` does that) with its negative
 //! control.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 

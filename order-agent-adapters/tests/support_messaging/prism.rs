@@ -1,5 +1,5 @@
 //! Checks the requests a messaging adapter builds against the vendor's own API description,
-//! served by Stoplight Prism 5.14.2 in mock mode (`spec-check/messaging.sh` starts it).
+//! served by Stoplight Prism 5.14.2 in mock mode (`spec-check/run.sh` starts it).
 //!
 //! A request passes only if Prism's status is not 400, 401, 415 or 422 **and** its
 //! `sl-violations` header has no entry whose `location[0]` is `request`. Prism fails open when a
@@ -46,7 +46,7 @@ fn skip_or_fail(reason: &str) -> Option<Prism> {
         panic!("spec check cannot run: {reason}");
     }
     eprintln!(
-        "SKIPPED spec check: {reason} (run `spec-check/messaging.sh` to check against the spec)"
+        "SKIPPED spec check: {reason} (run `spec-check/run.sh` to check against the spec)"
     );
     None
 }

@@ -45,9 +45,7 @@ fn skip_or_fail(reason: &str) -> Option<Prism> {
     if std::env::var(REQUIRE_VAR).as_deref() == Ok("1") {
         panic!("spec check cannot run: {reason}");
     }
-    eprintln!(
-        "SKIPPED spec check: {reason} (run `spec-check/run.sh` to check against the spec)"
-    );
+    eprintln!("SKIPPED spec check: {reason} (run `spec-check/run.sh` to check against the spec)");
     None
 }
 

@@ -35,7 +35,10 @@ pub mod events;
     feature = "adyen",
     feature = "datatrans",
     feature = "ups",
-    feature = "easypost"
+    feature = "easypost",
+    feature = "sendgrid",
+    feature = "twilio",
+    feature = "whatsapp"
 ))]
 pub mod http;
 #[cfg(feature = "llm")]

@@ -575,27 +575,28 @@ impl Agent {
                     o.customer_id == candidate.customer_id && same_order_number(&o.number, number)
                 });
                 if let Some(order) = order {
-                    found = Some((order, who?, theirs?, tracked));
+                    let parcels = Parcel::all_of(&order);
+                    found = Some((order, parcels, who?, theirs?, tracked));
                 }
             }
             if found.is_none() {
                 if let Some(order) = oms.order_by_number(number).await? {
-                    let parcels: Vec<Parcel> = Parcel::all_of(&order);
+                    let parcels = Parcel::all_of(&order);
                     let (who, theirs, tracked) = join3(
                         oms.customer(&order.customer_id),
                         oms.orders_of_customer(&order.customer_id, self.config.recent_orders),
                         self.track_parcels(parcels.iter().filter(|_| track)),
                     )
                     .await;
-                    found = Some((order, who?, theirs?, tracked));
+                    found = Some((order, parcels, who?, theirs?, tracked));
                 }
             }
-            if let Some((order, who, theirs, tracked)) = found {
+            if let Some((order, parcels, who, theirs, tracked)) = found {
                 ctx.pending.candidate = Some(Candidate {
                     number: number.clone(),
                     order_id: order.id.clone(),
                     customer_id: order.customer_id.clone(),
-                    parcels: Parcel::all_of(&order),
+                    parcels,
                 });
                 customer = who;
                 recent = Some(theirs);
